@@ -1,0 +1,61 @@
+# Two commands matter: `make run` serves Strongbox, `make test` runs the whole test suite.
+# Everything is installed into this directory: uv into .tools/, the app and its dependencies into .venv/.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STRONGBOX := $(VENV)/bin/strongbox
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test install install-dev system-packages check clean bench-servers
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --no-dev --python $(PYTHON)
+
+install-dev: $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+
+run: install
+	$(STRONGBOX) migrate --noinput
+	$(STRONGBOX) collectstatic --noinput --verbosity 0
+	@echo
+	@echo "Create your first account (in another terminal, from this directory):"
+	@echo "    $(STRONGBOX) createuser --username YOU --email YOU@example.com"
+	@echo "then sign in at http://127.0.0.1:8000/"
+	@echo
+	$(STRONGBOX) serve
+
+# Debian packages the tests drive: Chromium (browser tests), curl (the API walkthrough), openssl (a certificate for
+# the HTTPS server the security suite attacks).
+SYSTEM_PACKAGES := chromium curl openssl
+
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else echo "Not root, so not installing:$$missing. Tests needing them skip (and fail when CI=true)."; fi; \
+	fi
+
+# Static checks: lint with the security rules, bandit on the source, the dependency audit (reported as NOT DONE
+# when its data is unreachable). `strongbox check --deploy` with production settings runs inside the test suite.
+check: install-dev
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/bandit --quiet --recursive src
+	scripts/audit-dependencies.sh
+
+test: install-dev system-packages check
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) $(TOOLS)
+
+bench-servers: $(UV)
+	$(UV) sync --frozen --group bench --python $(PYTHON)
+	$(VENV)/bin/python bench/servers.py

@@ -1,0 +1,3 @@
+from strongbox.cli import main
+
+main()

@@ -1,0 +1,51 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+
+from strongbox.accounts.models import ApiKey, AuditEvent, User
+
+# Only superusers may grant or take away privileges: staff with the change-user permission edit everything else.
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def admin_login(request, extra_context=None):
+    """Send the admin's sign-in to Strongbox's own, which asks for the second factor (the admin's would not)."""
+    if request.user.is_authenticated:  # signed in but not staff: Strongbox's sign-in would send them straight back
+        raise PermissionDenied
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"), "accounts:login")
+
+
+admin.site.login = admin_login
+
+
+@admin.register(User)
+class StrongboxUserAdmin(UserAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else (*fields, *PRIVILEGE_FIELDS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Staff read the whole audit log here; nobody edits or deletes it through the admin."""
+
+    list_display = ["created_at", "kind", "username", "ip", "user_agent", "detail"]
+    list_filter = ["kind"]
+    search_fields = ["username", "ip", "detail"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["public_id", "user", "prefix", "key_hash", "scope", "created_at", "last_used_at"]

@@ -1,0 +1,61 @@
+"""The API keys settings page: create (shown once), list, revoke."""
+
+from datetime import datetime, time
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from strongbox.accounts import audit, selectors, services
+from strongbox.accounts.models import ApiKey, AuditEvent
+
+NEW_KEY_SESSION = "strongbox.new_api_key"
+
+
+class KeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the key is for, e.g. “scanner” or “nightly backup”.")
+    scope = forms.ChoiceField(choices=ApiKey.Scope.choices, initial=ApiKey.Scope.READ)
+    expires_on = forms.DateField(required=False, label="Expires on",
+                                 widget=forms.DateInput(attrs={"type": "date"}),
+                                 help_text="Leave empty for a key that works until you revoke it.")
+
+    def clean_expires_on(self):
+        day = self.cleaned_data["expires_on"]
+        if day and day <= timezone.localdate():
+            raise forms.ValidationError("Choose a day after today.")
+        return day
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request):
+    form = KeyForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            day = form.cleaned_data["expires_on"]
+            expires_at = datetime.combine(day, time.max, timezone.get_current_timezone()) if day else None
+            api_key, key = services.api_key_create(user=request.user, name=form.cleaned_data["name"],
+                                                   scope=form.cleaned_data["scope"], expires_at=expires_at)
+            audit.record(AuditEvent.Kind.KEY_CREATED, request, detail=f"{api_key.name} ({api_key.prefix})")
+            # Post/Redirect/Get: the key crosses to the next page once, in the session, and is then forgotten.
+            request.session[NEW_KEY_SESSION] = key
+            return redirect("accounts:api_keys")
+        status = 400
+    else:
+        status = 200
+    context = {"form": form, "keys": selectors.api_keys_for_user(request.user),
+               "new_key": request.session.pop(NEW_KEY_SESSION, None), "now": timezone.now()}
+    return render(request, "accounts/api_keys.html", context, status=status)
+
+
+@login_required
+@require_POST
+def api_key_revoke(request, key_id: str):
+    api_key = selectors.api_key_for_user(request.user, key_id)
+    services.api_key_revoke(api_key=api_key)
+    audit.record(AuditEvent.Kind.KEY_REVOKED, request, detail=f"{api_key.name} ({api_key.prefix})")
+    messages.success(request, f"Revoked “{api_key.name}”. Scripts using it are refused from now on.")
+    return redirect("accounts:api_keys")

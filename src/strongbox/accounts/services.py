@@ -1,0 +1,137 @@
+"""Account writes. Views, commands and tasks call these; none of them touches the User table directly."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from strongbox.accounts import tasks
+from strongbox.accounts.models import ApiKey, EmailChange, User, new_session_salt
+
+
+def user_create(*, username: str, email: str, password: str, is_active: bool = True,
+                is_staff: bool = False, is_superuser: bool = False) -> User:
+    """Create an account after checking the password against the validators (ValidationError if weak)."""
+    user = User(username=username, email=email, is_active=is_active, is_staff=is_staff, is_superuser=is_superuser)
+    validate_password(password, user=user)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+def signup_register(*, username: str, email: str, password: str) -> None:
+    """Register a sign-up without revealing whether the username or address is taken.
+
+    Both outcomes hash the password and queue one mail: a confirmation link for a new account, or a notice
+    for a taken one. The request that calls this answers the same either way.
+    """
+    hashed = make_password(password)
+    taken = User.objects.filter(Q(username__iexact=username) | Q(email__iexact=email)).exists()
+    if not taken:
+        try:
+            with transaction.atomic():
+                user = User.objects.create(username=username, email=email, password=hashed, is_active=False)
+                transaction.on_commit(lambda: tasks.send_activation_mail(user.pk))
+                return
+        except IntegrityError:
+            pass  # Lost a race with a concurrent sign-up: treat as taken.
+    transaction.on_commit(lambda: tasks.send_signup_conflict_mail(username, email))
+
+
+def account_activate(*, user: User) -> None:
+    """Mark a confirmed account active."""
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+
+
+def sessions_end_all(*, user: User) -> None:
+    """End every session of `user`, on every device, at its next request."""
+    user.session_salt = new_session_salt()
+    user.save(update_fields=["session_salt"])
+
+
+def password_reset_request(*, email: str) -> None:
+    """Queue a reset mail for the address; the lookup happens in the task, so the request learns nothing."""
+    transaction.on_commit(lambda: tasks.send_password_reset_mail(email))
+
+
+def email_change_request(*, user: User, new_email: str) -> EmailChange:
+    """Ask to move `user` to `new_email`, replacing any earlier request that was not confirmed.
+
+    Whether the address is taken is decided in the task, which mails either a confirmation link or a notice that
+    the address is in use: the request that calls this answers the same either way and learns nothing.
+    """
+    with transaction.atomic():
+        EmailChange.objects.filter(user=user, used_at__isnull=True).delete()
+        change = EmailChange.objects.create(user=user, new_email=new_email)
+        transaction.on_commit(lambda: tasks.send_email_change_mail(change.pk))
+    return change
+
+
+def email_change_confirm(*, change: EmailChange) -> bool:
+    """Move the account to the change's address, once, and tell the old address. Return False if the change was
+    used meanwhile or another account has taken the address since it was asked for."""
+    user = change.user
+    old_email = user.email
+    try:
+        with transaction.atomic():
+            claimed = EmailChange.objects.filter(pk=change.pk, used_at__isnull=True).update(used_at=timezone.now())
+            if claimed != 1 or User.objects.filter(email__iexact=change.new_email).exclude(pk=user.pk).exists():
+                return False
+            user.email = change.new_email
+            user.save(update_fields=["email"])
+            transaction.on_commit(lambda: tasks.send_email_changed_notice(user.pk, old_email))
+    except IntegrityError:  # lost a race with another account taking the address
+        user.email = old_email
+        return False
+    return True
+
+
+KEY_LABEL = "sbx"
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_key_create(*, user: User, name: str, scope: str, expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret value, which is never stored and cannot be shown again."""
+    prefix = secrets.token_hex(4)
+    key = f"{KEY_LABEL}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(user=user, name=name, prefix=prefix, key_hash=_key_hash(key), scope=scope,
+                                    expires_at=expires_at)
+    return api_key, key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    """Stop the key working at once (the row stays, so its history remains visible)."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+
+
+def api_key_authenticate(key: str) -> ApiKey | None:
+    """Return the live key matching `key`, recording its use, or None for an unknown, revoked or expired key."""
+    label, _, rest = key.partition("_")
+    prefix, _, secret = rest.partition("_")
+    if label != KEY_LABEL or not prefix or not secret:
+        return None
+    api_key = ApiKey.objects.select_related("user").filter(prefix=prefix).first()
+    if api_key is None or not constant_time_compare(api_key.key_hash, _key_hash(key)):
+        return None
+    now = timezone.now()
+    if api_key.revoked_at or (api_key.expires_at and api_key.expires_at <= now) or not api_key.user.is_active:
+        return None
+    # Record use at minute precision: one write per key per minute, not one per request.
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key

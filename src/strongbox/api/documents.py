@@ -1,0 +1,248 @@
+"""Documents, search suggestions and notifications: thin callers of the same services as the web pages."""
+
+import re
+from datetime import date
+from typing import Literal
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from ninja import Query, Router, Status
+
+from strongbox.accounts import audit
+from strongbox.accounts.models import AuditEvent
+from strongbox.api.errors import ApiError
+from strongbox.api.schemas import (
+    CategoryName,
+    DocumentOut,
+    DocumentPage,
+    DocumentPatch,
+    MarkedRead,
+    MarkRead,
+    NotificationOut,
+    Problem,
+    Suggestion,
+    UnreadCount,
+)
+from strongbox.documents import selectors, services
+from strongbox.documents.downloads import document_file_response
+from strongbox.documents.forms import SORTS, EditForm, UploadForm
+from strongbox.documents.models import Category, Document
+
+router = Router(tags=["documents"])
+ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem}
+UPLOAD_FIELDS = {"title", "description", "category", "tags"}
+UPLOAD_BODY = {
+    "required": True,
+    "content": {"multipart/form-data": {"schema": {
+        "type": "object",
+        "required": ["title", "file"],
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 100},
+            "description": {"type": "string", "maxLength": 2000},
+            "category": {"type": "string", "enum": list(Category.values)},
+            "tags": {"type": "string", "maxLength": 1100, "description": "Comma-separated."},
+            "file": {"type": "string", "format": "binary"},
+        },
+    }}},
+}
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_VERSION_TAG = re.compile(r'^(?:W/)?"v(\d+)"$')
+
+
+def document_out(document: Document) -> dict:
+    tags = getattr(document, "tag_list", None)
+    if tags is None:
+        tags = document.tags.all()
+    return {
+        "id": document.public_id, "title": document.title, "description": document.description,
+        "category": document.category, "tags": [tag.name for tag in tags], "filename": document.original_filename,
+        "content_type": document.content_type, "size": document.size, "sha256": document.sha256,
+        "text_status": document.text_status, "text_error": document.text_error, "version": document.version,
+        "created_at": document.created_at, "updated_at": document.updated_at,
+        "content_url": reverse("api:document_content", args=[document.public_id]),
+    }
+
+
+def etag(document: Document) -> str:
+    return f'"v{document.version}"'
+
+
+def if_match_version(request: HttpRequest, document: Document) -> int | None:
+    """Return the version an If-Match header requires, None without one; 412 if it is not the current one."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    versions = {int(m.group(1)) for tag in header.split(",") if (m := _VERSION_TAG.match(tag.strip()))}
+    if document.version not in versions:
+        raise ApiError(412, "precondition_failed", "The document changed since you read it (its ETag differs). "
+                                                   "Fetch it again and reapply your change.")
+    return document.version
+
+
+def _date(name: str, value: str | None) -> date | None:
+    # Dates are parsed here rather than by pydantic, which would also take "0" as 1970-01-01.
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, "invalid_request", f"{name} is not a date (YYYY-MM-DD).") from None
+
+
+def _title_taken() -> ApiError:
+    return ApiError(409, "title_taken", "You already have a document with this title.")
+
+
+def _invalid(form) -> ApiError:
+    """Return the error for a form that failed: 409 for a title in use, else 400 listing every field's problem."""
+    if any(error.code == "title_taken" for error in form.errors.as_data().get("title", [])):
+        return _title_taken()
+    errors = [{"field": field, "message": str(message)} for field, messages in form.errors.items()
+              for message in messages]
+    return ApiError(400, "invalid_request", "Some fields are missing or not valid.", errors=errors)
+
+
+@router.get("/documents", response={200: DocumentPage, **ERRORS}, url_name="documents")
+def list_documents(request: HttpRequest, page: int = Query(1, ge=1, le=100_000),
+                   page_size: int = Query(50, ge=1, le=settings.API_MAX_PAGE_SIZE),
+                   q: str = Query("", max_length=200), category: CategoryName | None = None,
+                   tag: str = Query("", max_length=50), uploaded_from: str | None = Query(None, pattern=ISO_DATE),
+                   uploaded_until: str | None = Query(None, pattern=ISO_DATE),
+                   ordering: Literal[tuple(SORTS)] | None = None):  # type: ignore[valid-type]
+    """List your documents, newest first (or by `ordering`; best match first when searching with `q`)."""
+    if "\x00" in q + tag:
+        raise ApiError(400, "invalid_request", "Null characters are not allowed.")
+    start, end = _date("uploaded_from", uploaded_from), _date("uploaded_until", uploaded_until)
+    if start and end and start > end:
+        raise ApiError(400, "invalid_request", "uploaded_until is before uploaded_from.")
+    query = selectors.ListQuery(q=q, category=category or "", tag=tag, date_from=start, date_to=end,
+                                sort=ordering or "")
+    result = selectors.document_page(request.user, query, page, page_size=page_size)
+    paginator = result.page.paginator
+    documents = result.documents if page <= paginator.num_pages else []
+    return {"count": paginator.count, "page": page, "pages": paginator.num_pages, "page_size": page_size,
+            "results": [document_out(d) for d in documents]}
+
+
+@router.post("/documents", response={201: DocumentOut, 409: Problem, 413: Problem, 415: Problem, **ERRORS},
+             openapi_extra={"requestBody": UPLOAD_BODY}, url_name="document_create")
+def create_document(request: HttpRequest, response: HttpResponse):
+    """Upload a file with the same fields as the web form: title, description, category, tags, file."""
+    if request.content_type != "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type", "Upload with Content-Type: multipart/form-data.")
+    fields, files = request.POST, request.FILES  # parsing the body is what detects an oversized file
+    if getattr(request, "upload_too_large", False):
+        raise ApiError(413, "file_too_large", f"The file is larger than the {settings.MAX_UPLOAD_SIZE} byte limit.")
+    unknown = sorted(set(fields) - UPLOAD_FIELDS) + sorted(set(files) - {"file"})
+    if unknown:
+        raise ApiError(400, "unknown_field", f"Not fields you can set: {', '.join(unknown)}.",
+                       errors=[{"field": name, "message": "is read-only or unknown"} for name in unknown])
+    form = UploadForm(fields, files, owner=request.user)
+    if not form.is_valid():
+        raise _invalid(form)
+    data = form.cleaned_data
+    try:
+        document = services.document_create(owner=request.user, title=data["title"],
+                                            description=data["description"], category=data["category"],
+                                            tags=data["tags"], upload=data["file"], kind=form.kind)
+    except services.TitleTaken:
+        raise _title_taken() from None
+    except services.QuotaExceeded as error:
+        raise ApiError(413, "quota_exceeded", str(error)) from None
+    response["Location"] = reverse("api:document", args=[document.public_id])
+    response["ETag"] = etag(document)
+    return Status(201, document_out(document))
+
+
+@router.get("/documents/{document_id}", response={200: DocumentOut, 304: None, **ERRORS}, url_name="document")
+def get_document(request: HttpRequest, response: HttpResponse, document_id: str):
+    """One document's metadata, with an ETag; If-None-Match with the current ETag answers 304."""
+    document = selectors.document_for_user(request.user, document_id, request)
+    if etag(document) in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        not_modified = HttpResponse(status=304)
+        not_modified["ETag"] = etag(document)
+        return not_modified
+    response["ETag"] = etag(document)
+    return Status(200, document_out(document))
+
+
+@router.patch("/documents/{document_id}", response={200: DocumentOut, 409: Problem, 412: Problem, **ERRORS},
+              url_name="document_update")
+def update_document(request: HttpRequest, response: HttpResponse, document_id: str, changes: DocumentPatch):
+    """Change title, description, category or tags. Send If-Match with the ETag you read to avoid overwriting
+    someone else's change (412 if it is stale)."""
+    document = selectors.document_for_user(request.user, document_id, request)
+    version = if_match_version(request, document)
+    current = {"title": document.title, "description": document.description, "category": document.category,
+               "tags": [tag.name for tag in document.tags.all()]}
+    merged = {**current, **changes.dict(exclude_unset=True, exclude_none=True)}
+    form = EditForm({**merged, "tags": ", ".join(merged["tags"])}, owner=request.user, document=document)
+    if not form.is_valid():
+        raise _invalid(form)
+    data = form.cleaned_data
+    try:
+        services.document_update(document=document, title=data["title"], description=data["description"],
+                                 category=data["category"], tags=data["tags"], if_version=version)
+    except services.TitleTaken:
+        raise _title_taken() from None
+    except services.VersionConflict:
+        raise ApiError(412, "precondition_failed", "The document changed while you were editing it.") from None
+    document.tag_list = list(document.tags.all())
+    response["ETag"] = etag(document)
+    return Status(200, document_out(document))
+
+
+@router.delete("/documents/{document_id}", response={204: None, 412: Problem, **ERRORS}, url_name="document_delete")
+def delete_document(request: HttpRequest, document_id: str):
+    """Delete a document and its file (If-Match honoured as for PATCH)."""
+    document = selectors.document_for_user(request.user, document_id, request)
+    try:
+        services.document_delete(document=document, if_version=if_match_version(request, document))
+    except services.VersionConflict:
+        raise ApiError(412, "precondition_failed", "The document changed since you read it.") from None
+    audit.record(AuditEvent.Kind.DOCUMENT_DELETED, request, detail=f"{document.public_id} “{document.title}”")
+    return Status(204, None)
+
+
+FILE_BODY = {"description": "The file's bytes, with its stored Content-Type.",
+             "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+@router.get("/documents/{document_id}/content", response={200: None, 206: None, 304: None, 416: None, **ERRORS},
+            openapi_extra={"responses": {200: FILE_BODY, 206: FILE_BODY}}, url_name="document_content")
+def document_content(request: HttpRequest, document_id: str):
+    """The file itself, exactly as uploaded. Honours Range, If-Range and If-None-Match."""
+    return document_file_response(request, selectors.document_for_user(request.user, document_id, request))
+
+
+@router.get("/search/suggest", response={200: list[Suggestion], **ERRORS}, url_name="search_suggest")
+def suggest(request: HttpRequest, q: str = Query(..., min_length=1, max_length=200),
+            limit: int = Query(8, ge=1, le=20)):
+    """Titles of your best-matching documents for a partly typed query, for autocomplete."""
+    return [{"id": d.public_id, "title": d.title} for d in selectors.search_suggestions(request.user, q, limit=limit)]
+
+
+notifications = Router(tags=["notifications"])
+
+
+@notifications.get("/notifications", response={200: list[NotificationOut], **ERRORS}, url_name="notifications")
+def list_notifications(request: HttpRequest, limit: int = Query(20, ge=1, le=100)):
+    """Your newest notifications."""
+    return [{"id": n.id, "kind": n.kind, "message": n.message, "created_at": n.created_at,
+             "document_id": n.document.public_id if n.document else None, "read": n.read_at is not None}
+            for n in selectors.notifications_for_user(request.user, limit=limit)]
+
+
+@notifications.get("/notifications/unread-count", response={200: UnreadCount, **ERRORS},
+                   url_name="notifications_unread")
+def unread_count(request: HttpRequest):
+    return {"unread": selectors.unread_notification_count(request.user)}
+
+
+@notifications.post("/notifications/mark-read", response={200: MarkedRead, **ERRORS},
+                    url_name="notifications_mark_read")
+def mark_read(request: HttpRequest, body: MarkRead):
+    """Mark the given notifications (or all, without `ids`) as read."""
+    return {"marked": services.notifications_mark_read(user=request.user, ids=body.ids)}

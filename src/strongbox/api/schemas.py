@@ -1,0 +1,119 @@
+"""Input and output shapes of the API. Inputs forbid unknown fields, so read-only ones cannot be smuggled in."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, StrictInt, field_validator
+
+from strongbox.documents.models import Category
+
+# Strict: pydantic would otherwise read true as 1. Bounded: the database's integers are 64-bit.
+NotificationId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+CategoryName = Literal[tuple(Category.values)]  # type: ignore[valid-type]
+
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DocumentOut(Schema):
+    id: str
+    title: str
+    description: str
+    category: str
+    tags: list[str]
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    text_status: Literal["pending", "ready", "failed"]
+    text_error: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    content_url: str
+
+
+class DocumentPage(Schema):
+    count: int
+    page: int
+    pages: int
+    page_size: int
+    results: list[DocumentOut]
+
+
+class DocumentPatch(Strict):
+    title: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = Field(None, max_length=2000)
+    category: CategoryName | None = None
+    tags: list[str] | None = Field(None, max_length=20)
+
+    @field_validator("tags")
+    @classmethod
+    def tags_have_no_commas(cls, tags: list[str] | None) -> list[str] | None:
+        if tags and any("," in tag for tag in tags):
+            raise ValueError("tags cannot contain commas")
+        return tags
+
+
+class Suggestion(Schema):
+    id: str
+    title: str
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    message: str
+    document_id: str | None
+    created_at: datetime
+    read: bool
+
+
+class UnreadCount(Schema):
+    unread: int
+
+
+class MarkRead(Strict):
+    ids: list[NotificationId] | None = Field(None, max_length=1000)
+
+
+class MarkedRead(Schema):
+    marked: int
+
+
+class Me(Schema):
+    username: str
+    email: str
+    date_joined: datetime
+
+
+class KeyCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    scope: Literal["read", "write"]
+    expires_at: datetime | None = None
+
+
+class KeyOut(Schema):
+    id: str
+    name: str
+    prefix: str
+    scope: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+
+
+class KeyCreated(KeyOut):
+    key: str
+
+
+class Problem(Schema):
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    errors: list[dict] | None = None

@@ -1,0 +1,12 @@
+from django.utils.functional import SimpleLazyObject
+
+from strongbox.documents import selectors
+
+
+def notifications(request) -> dict:
+    """Give every page the signed-in user's unread count for the header badge, counted only if a template shows it
+    (fragments that leave the header alone cost no query)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notifications": SimpleLazyObject(lambda: selectors.unread_notification_count(user))}

@@ -1,0 +1,93 @@
+"""Run text extraction in a child process with memory, CPU-time and wall-clock limits.
+
+Parsers (pypdf above all) can be made to loop, recurse or allocate without bound by a hostile file. The child
+is `python -m strongbox.documents.extract`, which applies RLIMIT_AS and RLIMIT_CPU to itself before it opens
+the file. The limits are applied by the child rather than through subprocess's preexec_fn because preexec_fn
+is unsafe in threaded programs, and the task worker that calls this runs threads.
+
+The child gets a minimal environment: no Django settings, no secrets, only what Python needs to find this
+package.
+"""
+
+import math
+import os
+import signal
+import subprocess  # runs our own extractor module, never a shell  # nosec B404
+import sys
+from pathlib import Path
+
+import strongbox
+from strongbox.documents.extract import SUPPORTED_EXTENSIONS
+
+__all__ = ["ExtractionFailed", "run_extraction"]
+
+_CHILD_MODULE = "strongbox.documents.extract"
+_EXIT_DAMAGED = 2  # strongbox.documents.extract.__main__.EXIT_DAMAGED
+_EXIT_OUT_OF_MEMORY = 3  # strongbox.documents.extract.__main__.EXIT_OUT_OF_MEMORY
+
+
+class ExtractionFailed(Exception):
+    """Text could not be extracted. str(exc) is a short reason fit to store and show, e.g. "timed out",
+    "ran out of memory" or "the file is damaged: <parser's reason>"."""
+
+
+def run_extraction(path: str, extension: str, *, timeout: float = 60, memory_bytes: int = 512 * 1024 * 1024,
+                   max_chars: int = 2_000_000) -> str:
+    """Return the text of the file at `path` (canonical `extension`), at most `max_chars` characters long.
+
+    The child may use `memory_bytes` of address space and `timeout` seconds, both of wall-clock time and
+    (rounded up) of CPU time. Raises ExtractionFailed when it fails, ValueError for an unsupported extension.
+    """
+    if extension not in SUPPORTED_EXTENSIONS:
+        raise ValueError(f"no text extractor for {extension!r}")
+    command = [
+        sys.executable, "-m", _CHILD_MODULE,
+        "--memory-bytes", str(memory_bytes),
+        "--cpu-seconds", str(max(1, math.ceil(timeout))),
+        "--max-chars", str(max_chars),
+        "--", extension, path,
+    ]
+    try:
+        # No shell, and the path is a single argument after "--": nothing in it is ever interpreted.
+        completed = subprocess.run(  # noqa: S603  # fixed command: our own module, sys.executable  # nosec B603
+            command, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, env=_child_environment(),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        # subprocess.run has already killed the child.
+        raise ExtractionFailed("timed out") from None
+    if completed.returncode != 0:
+        raise ExtractionFailed(_failure_reason(completed.returncode, completed.stderr))
+    return completed.stdout.decode("utf-8", errors="replace")[:max_chars]
+
+
+def _child_environment() -> dict[str, str]:
+    package_parent = Path(strongbox.__file__).resolve().parent.parent
+    environment = {
+        "PYTHONPATH": str(package_parent),
+        # Do not put the worker's current directory on sys.path, where a stray module could shadow ours.
+        "PYTHONSAFEPATH": "1",
+        "PYTHONUTF8": "1",
+    }
+    # The operator's choice about writing bytecode caches holds for the child too.
+    if "PYTHONDONTWRITEBYTECODE" in os.environ:
+        environment["PYTHONDONTWRITEBYTECODE"] = os.environ["PYTHONDONTWRITEBYTECODE"]
+    return environment
+
+
+def _failure_reason(returncode: int, stderr: bytes) -> str:
+    message = stderr.decode("utf-8", errors="replace")
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if returncode == _EXIT_DAMAGED:
+        return f"the file is damaged: {lines[-1] if lines else 'unknown error'}"
+    if returncode == _EXIT_OUT_OF_MEMORY or "MemoryError" in message:
+        return "ran out of memory"
+    if returncode == -signal.SIGXCPU:
+        return "timed out"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"the extractor was killed by {name}"
+    return f"the extractor failed with exit status {returncode}"

@@ -1,0 +1,114 @@
+from django import forms
+from django.conf import settings
+
+from strongbox.documents.models import Category, Document
+from strongbox.lib.sniff import ArchiveLimits, ContentRejected, check_upload
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+
+
+def parse_tags(raw: str) -> list[str]:
+    """Split a comma-separated tag string into distinct tags (case-insensitively), keeping the first spelling."""
+    tags: dict[str, str] = {}
+    for part in (raw or "").split(","):
+        tag = " ".join(part.split())
+        if tag:
+            tags.setdefault(tag.lower(), tag)
+    return list(tags.values())
+
+
+class DocumentFieldsForm(forms.Form):
+    """The fields a user edits on a document, shared by upload and edit."""
+
+    title = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    description = forms.CharField(max_length=2000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+    category = forms.ChoiceField(choices=Category.choices, initial=Category.OTHER)
+    tags = forms.CharField(max_length=1100, required=False, help_text="Separate tags with commas.",
+                           widget=forms.TextInput(attrs={"placeholder": "taxes, 2026, bank"}))
+
+    def __init__(self, *args, owner, document: Document | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.document = document
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"]
+        same = Document.objects.filter(owner=self.owner, title__iexact=title)
+        if self.document is not None:
+            same = same.exclude(pk=self.document.pk)
+        if same.exists():
+            raise forms.ValidationError("You already have a document with this title.", code="title_taken")
+        return title
+
+    def clean_tags(self) -> list[str]:
+        tags = parse_tags(self.cleaned_data["tags"])
+        if len(tags) > MAX_TAGS:
+            raise forms.ValidationError(f"Use at most {MAX_TAGS} tags.", code="too_many_tags")
+        long = [tag for tag in tags if len(tag) > MAX_TAG_LENGTH]
+        if long:
+            raise forms.ValidationError(f"Tags can be at most {MAX_TAG_LENGTH} characters long.",
+                                        code="tag_too_long")
+        return tags
+
+
+class UploadForm(DocumentFieldsForm):
+    file = forms.FileField(allow_empty_file=False)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limits = ArchiveLimits(max_entries=settings.ARCHIVE_MAX_ENTRIES,
+                               max_total_uncompressed=settings.ARCHIVE_MAX_UNCOMPRESSED)
+        try:
+            self.kind = check_upload(upload.name, upload, limits=limits)
+        except ContentRejected as error:
+            raise forms.ValidationError(str(error), code=error.code) from None
+        return upload
+
+
+class EditForm(DocumentFieldsForm):
+    pass
+
+
+class TitleForm(EditForm):
+    """EditForm's title alone, with its checks: required, at most 100 characters, not used by another of the
+    owner's documents."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("description", "category", "tags"):
+            del self.fields[name]
+        self.fields["title"].widget.attrs["autofocus"] = True
+
+
+SORTS = {
+    "-created": "Newest first",
+    "created": "Oldest first",
+    "title": "Title A–Z",
+    "-title": "Title Z–A",
+    "-size": "Largest first",
+    "size": "Smallest first",
+}
+DENSITIES = ("comfortable", "compact")
+
+
+class ListFilterForm(forms.Form):
+    """The list page's query string: search, filters, sort. Every field is optional."""
+
+    q = forms.CharField(max_length=200, required=False, label="Search")
+    category = forms.ChoiceField(choices=[("", "All categories"), *Category.choices], required=False)
+    tag = forms.CharField(max_length=MAX_TAG_LENGTH, required=False)
+    date_from = forms.DateField(required=False, label="Uploaded from",
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="Uploaded until",
+                              widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(choices=[("", "Best match / default"), *SORTS.items()], required=False)
+    density = forms.ChoiceField(choices=[("", "")] + [(d, d) for d in DENSITIES], required=False)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data

@@ -1,0 +1,100 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+def new_public_id() -> str:
+    """Return a random, unguessable id for URLs (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+class Category(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    RECEIPT = "receipt", "Receipt"
+    CONTRACT = "contract", "Contract"
+    LETTER = "letter", "Letter"
+    REPORT = "report", "Report"
+    MANUAL = "manual", "Manual"
+    PERSONAL = "personal", "Personal"
+    OTHER = "other", "Other"
+
+
+class TextStatus(models.TextChoices):
+    PENDING = "pending", "Indexing"
+    READY = "ready", "Indexed"
+    FAILED = "failed", "Could not read text"
+
+
+class Tag(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint("owner", Lower("name"), name="documents_tag_owner_name_ci")]
+
+    def __str__(self):
+        return self.name
+
+
+class Document(models.Model):
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(max_length=100)
+    description = models.TextField(max_length=2000, blank=True)
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="documents")
+    file = models.FileField(max_length=200)
+    original_filename = models.CharField(max_length=255)
+    extension = models.CharField(max_length=10)
+    content_type = models.CharField(max_length=120)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    text_status = models.CharField(max_length=10, choices=TextStatus.choices, default=TextStatus.PENDING)
+    text_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every change to the editable fields: the API's ETag, checked by If-Match against lost updates.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("owner", Lower("title"), name="documents_document_owner_title_ci")]
+        indexes = [
+            models.Index(fields=["owner", "created_at"]),
+            models.Index(fields=["owner", "title"]),
+            models.Index(fields=["owner", "size"]),
+            models.Index(fields=["owner", "category", "created_at"]),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class DocumentText(models.Model):
+    """The text extracted from a document's file, kept apart so lists and counts never read it."""
+
+    document = models.OneToOneField(Document, on_delete=models.CASCADE, primary_key=True, related_name="text")
+    body = models.TextField()
+
+
+class Notification(models.Model):
+    """A message for a user about background work on their documents."""
+
+    class Kind(models.TextChoices):
+        TEXT_READY = "text_ready", "Text extracted"
+        TEXT_FAILED = "text_failed", "Text could not be read"
+        QUOTA_WARNING = "quota_warning", "Storage nearly full"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    message = models.CharField(max_length=300)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="notifications")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at", "created_at"])]

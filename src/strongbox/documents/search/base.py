@@ -1,0 +1,66 @@
+"""The search-backend contract. Every backend passes tests/documents/test_search_contract.py."""
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+# Terms are words of letters and digits; everything else in a query is a separator, so no query syntax of the
+# underlying engine can be injected.
+_TERM = re.compile(r"\w+", re.UNICODE)
+MAX_TERMS = 12
+
+# Private-use characters mark highlights inside snippets: they cannot come from extracted text meaningfully,
+# and survive HTML escaping, after which they become <mark> tags.
+MARK_START, MARK_END = "\ue000", "\ue001"
+
+
+def query_terms(query: str) -> list[str]:
+    """Return the searchable terms of a user's query, lower-cased, at most MAX_TERMS."""
+    return [term.lower() for term in _TERM.findall(query or "")][:MAX_TERMS]
+
+
+def highlight(snippet: str) -> SafeString:
+    """Escape a snippet and turn its highlight markers into <mark> tags."""
+    html = escape(snippet).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+    return mark_safe(html)  # noqa: S308 - escaped above; only our own markers become tags  # nosec B308 B703
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    document_id: int
+    owner_id: int
+    title: str
+    description: str
+    tags: str
+    body: str
+
+
+class SearchBackend(ABC):
+    """Full-text search over one owner's documents.
+
+    `search` returns document ids, best match first; `snippets` returns for some of those ids a short excerpt
+    as HTML, escaped, with matched words in <mark>. Writes are upserts and are safe to repeat.
+    """
+
+    @abstractmethod
+    def index(self, entry: IndexEntry) -> None:
+        """Add or replace the entry for entry.document_id."""
+
+    @abstractmethod
+    def remove(self, document_id: int) -> None:
+        """Forget a document; removing an unknown id is not an error."""
+
+    @abstractmethod
+    def search(self, *, owner_id: int, query: str, limit: int = 1000) -> list[int]:
+        """Return up to `limit` ids of the owner's documents matching every term, best first."""
+
+    @abstractmethod
+    def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
+        """Return highlighted excerpts (safe HTML) for the given ids."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every entry."""

@@ -1,0 +1,76 @@
+"""SQLite FTS5 search, stored in the default database next to the documents.
+
+Every statement is a literal with parameters: user input only ever arrives as a bound value.
+"""
+
+import json
+
+from django.db import connection
+
+from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, SearchBackend, highlight, query_terms
+
+TABLE = "documents_fts"
+CREATE_SQL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5("
+    "owner_id UNINDEXED, title, tags, description, body, "
+    "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
+)
+# bm25 weights per column: a word in the title counts most, then tags, description and the file's text.
+SEARCH_SQL = (
+    "SELECT rowid FROM documents_fts WHERE documents_fts MATCH %s AND owner_id = %s "
+    "ORDER BY bm25(documents_fts, 0, 10.0, 6.0, 3.0, 1.0) LIMIT %s"
+)
+# Prefer an excerpt of the file's text (column 4), which says more than the title the user already sees.
+SNIPPET_SQL = (
+    "SELECT rowid, CASE WHEN instr(snippet(documents_fts, 4, %s, %s, '…', 16), %s) > 0 "
+    "THEN snippet(documents_fts, 4, %s, %s, '…', 16) ELSE snippet(documents_fts, -1, %s, %s, '…', 16) END "
+    "FROM documents_fts WHERE documents_fts MATCH %s AND rowid IN (SELECT value FROM json_each(%s))"
+)
+DELETE_SQL = "DELETE FROM documents_fts WHERE rowid = %s"
+INSERT_SQL = (
+    "INSERT INTO documents_fts (rowid, owner_id, title, tags, description, body) VALUES (%s, %s, %s, %s, %s, %s)"
+)
+
+
+def match_expression(query: str) -> str | None:
+    """Return an FTS5 expression matching every term (the last one as a prefix), or None for no terms."""
+    terms = query_terms(query)
+    if not terms:
+        return None
+    # Each term is a quoted string, so nothing in the user's input acts as FTS5 syntax.
+    quoted = [f'"{term}"' for term in terms]
+    quoted[-1] += "*"
+    return " AND ".join(quoted)
+
+
+class SqliteSearchBackend(SearchBackend):
+    def index(self, entry: IndexEntry) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(DELETE_SQL, [entry.document_id])
+            cursor.execute(INSERT_SQL, [entry.document_id, entry.owner_id, entry.title, entry.tags,
+                                        entry.description, entry.body])
+
+    def remove(self, document_id: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(DELETE_SQL, [document_id])
+
+    def search(self, *, owner_id: int, query: str, limit: int = 1000) -> list[int]:
+        expression = match_expression(query)
+        if expression is None:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(SEARCH_SQL, [expression, owner_id, limit])
+            return [row[0] for row in cursor.fetchall()]
+
+    def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
+        expression = match_expression(query)
+        if expression is None or not document_ids:
+            return {}
+        with connection.cursor() as cursor:
+            marks = [MARK_START, MARK_END]
+            cursor.execute(SNIPPET_SQL, [*marks, MARK_START, *marks, *marks, expression, json.dumps(document_ids)])
+            return {row[0]: highlight(row[1]) for row in cursor.fetchall()}
+
+    def clear(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM documents_fts")

@@ -1,0 +1,223 @@
+"""Document writes. Views, tasks and commands call these so each rule is enforced in one place."""
+
+import hashlib
+import logging
+import secrets
+import tempfile
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Sum
+from django.utils import timezone
+
+from strongbox.documents import cache, tasks
+from strongbox.documents.extract.runner import ExtractionFailed, run_extraction
+from strongbox.documents.models import Document, DocumentText, Notification, Tag, TextStatus
+from strongbox.documents.search import IndexEntry, get_backend
+from strongbox.lib.filenames import clean_filename
+from strongbox.lib.sniff import FileKind
+
+log = logging.getLogger(__name__)
+BLOB_PREFIX = "documents"
+CHUNK = 64 * 1024
+QUOTA_WARNING_RATIO = 0.9
+
+
+class QuotaExceeded(Exception):
+    """The upload would take the owner past a quota; the message says which one."""
+
+
+class TitleTaken(ValidationError):
+    def __init__(self):
+        super().__init__("You already have a document with this title.", code="title_taken")
+
+
+class VersionConflict(Exception):
+    """The document changed since the version the caller based its change on; nothing was written."""
+
+
+def _blob_name() -> str:
+    token = secrets.token_hex(16)
+    return f"{BLOB_PREFIX}/{token[:2]}/{token}"
+
+
+def _sha256(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks(CHUNK):
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def _tags_for(owner, names: list[str]) -> list[Tag]:
+    existing = {tag.name.lower(): tag for tag in Tag.objects.filter(owner=owner)}
+    tags = []
+    for name in names:
+        tag = existing.get(name.lower())
+        if tag is None:
+            tag = Tag.objects.create(owner=owner, name=name)
+        tags.append(tag)
+    return tags
+
+
+def _check_quota(owner, size: int) -> None:
+    """Refuse an upload past a quota; warn the owner once when it takes them past QUOTA_WARNING_RATIO."""
+    usage = Document.objects.filter(owner=owner).aggregate(count=Count("id"), total=Sum("size"))
+    count, total = usage["count"], usage["total"] or 0
+    if count + 1 > settings.QUOTA_DOCUMENTS:
+        raise QuotaExceeded(f"You have reached your limit of {settings.QUOTA_DOCUMENTS} documents. "
+                            "Delete some to upload more.")
+    if total + size > settings.QUOTA_BYTES:
+        free_mb = max(0, settings.QUOTA_BYTES - total) / 1024**2
+        raise QuotaExceeded(f"This file does not fit in your storage quota: {free_mb:.1f} MB left of "
+                            f"{settings.QUOTA_BYTES / 1024**2:.0f} MB.")
+    before = max(count / settings.QUOTA_DOCUMENTS, total / settings.QUOTA_BYTES)
+    after = max((count + 1) / settings.QUOTA_DOCUMENTS, (total + size) / settings.QUOTA_BYTES)
+    if before < QUOTA_WARNING_RATIO <= after:
+        Notification.objects.create(user=owner, kind=Notification.Kind.QUOTA_WARNING,
+                                    message=f"Your storage is {after:.0%} full. Delete documents you no longer "
+                                            "need to keep uploading.")
+
+
+def document_create(*, owner, title: str, description: str, category: str, tags: list[str],
+                    upload: UploadedFile, kind: FileKind) -> Document:
+    """Store an upload that passed validation and create its document; on any failure leave neither a file
+    nor a row behind. Text extraction is queued once the row is committed."""
+    sha256 = _sha256(upload)
+    name = default_storage.save(_blob_name(), upload)
+    try:
+        with transaction.atomic():
+            # Serialize an owner's uploads so two concurrent ones cannot both slip under the quota.
+            get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+            _check_quota(owner, upload.size)
+            document = Document.objects.create(
+                owner=owner, title=title, description=description, category=category, file=name,
+                original_filename=clean_filename(upload.name, fallback_extension=kind.extension),
+                extension=kind.extension, content_type=kind.content_type, size=upload.size, sha256=sha256,
+            )
+            document.tags.set(_tags_for(owner, tags))
+            document_index(document)
+            cache.bump(owner.pk)
+            transaction.on_commit(lambda: tasks.extract_document_text(document.pk))
+    except IntegrityError:
+        default_storage.delete(name)
+        raise TitleTaken() from None
+    except BaseException:
+        default_storage.delete(name)
+        raise
+    return document
+
+
+def document_update(*, document: Document, title: str, description: str, category: str,
+                    tags: list[str], if_version: int | None = None) -> Document:
+    """Change a document's editable fields and its index entry together, bumping its version.
+
+    With `if_version`, write only if the stored version still is that one (VersionConflict otherwise), so two
+    clients editing the same document cannot silently overwrite each other.
+    """
+    rows = Document.objects.filter(pk=document.pk)
+    if if_version is not None:
+        rows = rows.filter(version=if_version)
+    try:
+        with transaction.atomic():
+            if not rows.update(title=title, description=description, category=category,
+                               version=F("version") + 1, updated_at=timezone.now()):
+                raise VersionConflict()
+            document.refresh_from_db(fields=["title", "description", "category", "version", "updated_at"])
+            document.tags.set(_tags_for(document.owner, tags))
+            document_index(document)
+            cache.bump(document.owner_id)
+    except IntegrityError:
+        raise TitleTaken() from None
+    return document
+
+
+def document_delete(*, document: Document, if_version: int | None = None) -> None:
+    """Delete the row and index entry now and the file once that has committed (VersionConflict if
+    `if_version` is given and no longer current)."""
+    name = document.file.name
+    with transaction.atomic():
+        rows = Document.objects.filter(pk=document.pk)
+        if if_version is not None and not rows.filter(version=if_version).exists():
+            raise VersionConflict()
+        get_backend().remove(document.pk)
+        document.delete()
+        cache.bump(document.owner_id)
+        transaction.on_commit(lambda: default_storage.delete(name))
+
+
+def document_index(document: Document) -> None:
+    """Write the document's current title, description, tags and extracted text to the search index."""
+    body = DocumentText.objects.filter(document=document).values_list("body", flat=True).first() or ""
+    get_backend().index(IndexEntry(
+        document_id=document.pk, owner_id=document.owner_id, title=document.title,
+        description=document.description, tags=" ".join(tag.name for tag in document.tags.all()), body=body,
+    ))
+
+
+def document_extract_text(*, document_id: int) -> None:
+    """Extract the file's text in a bounded child process, store it and index it. Safe to run twice; a
+    damaged file marks the document as unreadable instead of raising."""
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return
+    with tempfile.NamedTemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR, suffix=f".{document.extension}") as copy:
+        with default_storage.open(document.file.name, "rb") as stored:
+            for chunk in iter(lambda: stored.read(CHUNK), b""):
+                copy.write(chunk)
+        copy.flush()
+        try:
+            body, status, error = run_extraction(copy.name, document.extension, timeout=settings.EXTRACT_TIMEOUT,
+                                                 memory_bytes=settings.EXTRACT_MEMORY), TextStatus.READY, ""
+        except ExtractionFailed as failure:
+            log.info("text extraction failed for document %s: %s", document.pk, failure)
+            body, status, error = "", TextStatus.FAILED, str(failure)[:200]
+    with transaction.atomic():
+        if not Document.objects.filter(pk=document.pk).update(text_status=status, text_error=error):
+            return  # Deleted while we were reading it.
+        DocumentText.objects.update_or_create(document=document, defaults={"body": body})
+        document_index(document)
+        cache.bump(document.owner_id)
+        if document.text_status == TextStatus.PENDING:  # only the first run tells the owner
+            _notify_text_result(document, status, error)
+
+
+def _notify_text_result(document: Document, status: str, error: str) -> None:
+    if status == TextStatus.READY:
+        kind, message = Notification.Kind.TEXT_READY, f"“{document.title}” is indexed and can be searched."
+    else:
+        kind, message = Notification.Kind.TEXT_FAILED, f"The text of “{document.title}” could not be read: {error}"
+    Notification.objects.create(user_id=document.owner_id, kind=kind, message=message[:300], document=document)
+
+
+def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
+    """Mark the user's unread notifications (all, or those with the given ids) read; return how many."""
+    unread = Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(id__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+def orphan_files_remove(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Delete stored files no document refers to (left by a crash between storing and committing).
+
+    Only files older than `older_than` are touched, so an upload in progress is never removed. Return the count.
+    """
+    cutoff = timezone.now() - older_than
+    removed = 0
+    directories, _ = default_storage.listdir(BLOB_PREFIX) if default_storage.exists(BLOB_PREFIX) else ([], [])
+    for directory in directories:
+        folder = f"{BLOB_PREFIX}/{directory}"
+        names = [f"{folder}/{name}" for name in default_storage.listdir(folder)[1]]
+        known = set(Document.objects.filter(file__in=names).values_list("file", flat=True))
+        for name in names:
+            if name not in known and default_storage.get_modified_time(name) < cutoff:
+                default_storage.delete(name)
+                removed += 1
+    return removed

@@ -1,0 +1,192 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+
+from strongbox.documents import selectors, services
+from strongbox.documents.downloads import document_file_response
+from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
+from strongbox.documents.htmx import hx_redirect, is_htmx, login_required_fragment, vary_on_htmx
+from strongbox.documents.uploads import upload_limit_mb
+
+PREFERENCE_COOKIE_AGE = 365 * 24 * 3600
+SUGGEST_MIN_LENGTH = 2
+
+
+def _remembered(request, name: str, allowed) -> str:
+    value = request.COOKIES.get(f"sb_{name}", "")
+    return value if value in allowed else ""
+
+
+@login_required_fragment
+@require_safe
+def document_list(request):
+    form = ListFilterForm(request.GET)
+    valid = form.is_valid()
+    data = form.cleaned_data if valid else {}
+    # A sort or density picked in the query string is remembered in a plain cookie for the next visit. A search
+    # without an explicit sort shows the best matches first.
+    sort = data.get("sort") or ("" if data.get("q") else _remembered(request, "sort", SORTS))
+    density = data.get("density") or _remembered(request, "density", DENSITIES) or DENSITIES[0]
+    query = selectors.ListQuery(q=data.get("q", ""), category=data.get("category", ""), tag=data.get("tag", ""),
+                                date_from=data.get("date_from"), date_to=data.get("date_to"), sort=sort)
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {"density": density, "params": params.urlencode(), "documents_url": request.path,
+               "result": selectors.document_page(request.user, query, request.GET.get("page"))}
+    status = 200 if valid else 400
+    if is_htmx(request):
+        # Infinite scroll: the next page's cards and the pager that loads the page after it.
+        response = render(request, "documents/list_more.html", context, status=status)
+    else:
+        response = render(request, "documents/list.html", {
+            **context, "form": form, "query": query, "sorts": SORTS, "filtered": selectors.any_filter(query),
+            "totals": selectors.user_totals(request.user), "tags": selectors.tags_for_user(request.user),
+        }, status=status)
+    vary_on_htmx(response)
+    for name in ("sort", "density"):
+        if data.get(name):
+            response.set_cookie(f"sb_{name}", data[name], max_age=PREFERENCE_COOKIE_AGE, samesite="Lax")
+    return response
+
+
+def _upload_form(request, form: UploadForm, status: int):
+    """Answer a refused upload: the form with its messages and the user's input, in place for htmx."""
+    if is_htmx(request):
+        return vary_on_htmx(render(request, "partials/upload_form.html", {"form": form}, status=status))
+    return vary_on_htmx(render(request, "documents/upload.html", {"form": form}, status=status))
+
+
+@login_required_fragment
+@require_http_methods(["GET", "POST"])
+def document_upload(request):
+    if request.method == "GET":
+        return render(request, "documents/upload.html", {"form": UploadForm(owner=request.user)})
+    form = UploadForm(request.POST, request.FILES, owner=request.user)
+    if getattr(request, "upload_too_large", False):
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error("file", f"The file is larger than the {upload_limit_mb()} MB limit.")
+        return _upload_form(request, form, 413)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            document = services.document_create(
+                owner=request.user, title=data["title"], description=data["description"],
+                category=data["category"], tags=data["tags"], upload=data["file"], kind=form.kind)
+        except services.TitleTaken as error:
+            form.add_error("title", error)
+        except services.QuotaExceeded as error:
+            form.add_error("file", str(error))
+            return _upload_form(request, form, 413)
+        else:
+            messages.success(request, f"Uploaded “{document.title}”. Its text is being indexed.")
+            detail = reverse("documents:detail", args=[document.public_id])
+            return hx_redirect(detail) if is_htmx(request) else redirect(detail)
+    return _upload_form(request, form, 400)
+
+
+@login_required
+@require_safe
+def document_detail(request, public_id: str):
+    document = selectors.document_for_user(request.user, public_id, request)
+    return render(request, "documents/detail.html", {"document": document})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def document_edit(request, public_id: str):
+    document = selectors.document_for_user(request.user, public_id, request)
+    if request.method == "GET":
+        initial = {"title": document.title, "description": document.description, "category": document.category,
+                   "tags": ", ".join(tag.name for tag in document.tags.all())}
+        form = EditForm(initial=initial, owner=request.user, document=document)
+        return render(request, "documents/edit.html", {"form": form, "document": document})
+    form = EditForm(request.POST, owner=request.user, document=document)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.document_update(document=document, title=data["title"], description=data["description"],
+                                     category=data["category"], tags=data["tags"])
+        except services.TitleTaken as error:
+            form.add_error("title", error)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("documents:detail", public_id=document.public_id)
+    document.refresh_from_db()
+    return render(request, "documents/edit.html", {"form": form, "document": document}, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def document_delete(request, public_id: str):
+    document = selectors.document_for_user(request.user, public_id, request)
+    if request.method == "GET":
+        return render(request, "documents/delete.html", {"document": document})
+    services.document_delete(document=document)
+    messages.success(request, f"Deleted “{document.title}”.")
+    return redirect("documents:list")
+
+
+@login_required
+@require_safe
+def document_download(request, public_id: str):
+    return document_file_response(request, selectors.document_for_user(request.user, public_id, request))
+
+
+@login_required_fragment
+@require_http_methods(["GET", "POST"])
+def document_title(request, public_id: str):
+    """Edit only the title: a form fragment in place of the heading for htmx, a small page otherwise."""
+    document = selectors.document_for_user(request.user, public_id, request)
+    if request.method == "GET":
+        return _title_form(request, document, TitleForm(initial={"title": document.title}, owner=request.user,
+                                                        document=document), status=200)
+    form = TitleForm(request.POST, owner=request.user, document=document)
+    if form.is_valid():
+        try:
+            # The other fields stay as they are; the service rewrites the search entry with the new title.
+            services.document_update(document=document, title=form.cleaned_data["title"],
+                                     description=document.description, category=document.category,
+                                     tags=[tag.name for tag in document.tags.all()])
+        except services.TitleTaken as error:
+            form.add_error("title", error)
+        else:
+            if is_htmx(request):
+                return _title_heading(request, document)
+            messages.success(request, "Saved.")
+            return redirect("documents:detail", public_id=document.public_id)
+    document.refresh_from_db()
+    return _title_form(request, document, form, status=400)
+
+
+@login_required_fragment
+@require_safe
+def document_heading(request, public_id: str):
+    """The detail page's heading alone, which the title form's Cancel swaps back in."""
+    return _title_heading(request, selectors.document_for_user(request.user, public_id, request))
+
+
+def _title_form(request, document, form: TitleForm, status: int):
+    if is_htmx(request):
+        response = render(request, "partials/title_form.html", {"document": document, "form": form}, status=status)
+    else:
+        response = render(request, "documents/title.html", {"document": document, "form": form},
+                               status=status)
+    return vary_on_htmx(response)
+
+
+def _title_heading(request, document):
+    return render(request, "partials/title_heading.html", {"document": document, "swapped": True})
+
+
+@login_required_fragment
+@never_cache
+@require_safe
+def document_suggest(request):
+    """Up to 8 of the user's documents matching a partly typed search, as a list of links (an HTML fragment)."""
+    q = " ".join(request.GET.get("q", "").split())[:200]
+    documents = selectors.search_suggestions(request.user, q) if len(q) >= SUGGEST_MIN_LENGTH else []
+    return render(request, "partials/suggestions.html", {"q": q, "documents": documents})

@@ -1,0 +1,44 @@
+"""Cross-cutting request and response handling: proxies, security headers."""
+
+from django.conf import settings
+
+from strongbox.lib.clientip import client_ip, is_trusted
+
+FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_FORWARDED")
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+                      "payment=(), usb=(), interest-cohort=()")
+
+
+class TrustedProxyMiddleware:
+    """Believe X-Forwarded-For/-Proto only from STRONGBOX_TRUSTED_PROXIES.
+
+    From a trusted proxy, REMOTE_ADDR becomes the real client's address, so rate limits and the audit log see it.
+    From anyone else the forwarding headers are dropped, so a client can neither pose as HTTPS (which Django's
+    SECURE_PROXY_SSL_HEADER would otherwise believe) nor choose the address its requests are counted under.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        meta = request.META
+        remote = meta.get("REMOTE_ADDR", "")
+        if is_trusted(remote, settings.TRUSTED_PROXIES):
+            meta["REMOTE_ADDR"] = client_ip(remote, meta.get("HTTP_X_FORWARDED_FOR", ""), settings.TRUSTED_PROXIES)
+        else:
+            for header in FORWARDED_HEADERS:
+                meta.pop(header, None)
+        return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """Add the headers Django's SecurityMiddleware does not: Cross-Origin-Resource-Policy and Permissions-Policy."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response

@@ -1,0 +1,271 @@
+"""Strongbox settings: one module, every knob read from the environment (see docs/configuration.md)."""
+
+import secrets
+from pathlib import Path
+
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from strongbox.lib.clientip import parse_networks
+from strongbox.lib.env import env_bool, env_choice, env_int, env_list, env_secret, env_size, env_str
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DATA_DIR = Path(env_str("STRONGBOX_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+ENVIRONMENT = env_choice("STRONGBOX_ENV", "development", ("development", "production", "test"))
+PRODUCTION = ENVIRONMENT == "production"
+DEBUG = env_bool("STRONGBOX_DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("STRONGBOX_DEBUG must be off when STRONGBOX_ENV=production.")
+
+
+def _embedded_secret_key() -> str:
+    # The embedded default must start with nothing configured, so it keeps a random key in the data directory.
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+def _production_secret_key() -> str:
+    key = env_secret("STRONGBOX_SECRET_KEY")
+    if not key or len(key) < 50 or len(set(key)) < 10:
+        raise ImproperlyConfigured(
+            "STRONGBOX_ENV=production needs STRONGBOX_SECRET_KEY (or STRONGBOX_SECRET_KEY_FILE): at least 50 random "
+            "characters, e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'")
+    return key
+
+
+SECRET_KEY = _production_secret_key() if PRODUCTION else env_secret("STRONGBOX_SECRET_KEY") or _embedded_secret_key()
+if PRODUCTION and not env_list("STRONGBOX_ALLOWED_HOSTS", []):
+    raise ImproperlyConfigured("STRONGBOX_ENV=production needs STRONGBOX_ALLOWED_HOSTS: the host names users reach "
+                               "Strongbox by, comma-separated.")
+ALLOWED_HOSTS = env_list("STRONGBOX_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("STRONGBOX_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "strongbox.accounts",
+    "strongbox.documents",
+    "strongbox.ops",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "ninja",
+    "csp",
+]
+
+MIDDLEWARE = [
+    "strongbox.ops.middleware.TrustedProxyMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "strongbox.ops.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "strongbox.documents.uploads.UploadSizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "strongbox.api.middleware.ApiProblemMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "strongbox.accounts.middleware.SessionLifetimeMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
+ROOT_URLCONF = "strongbox.urls"
+WSGI_APPLICATION = "strongbox.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [PROJECT_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "strongbox.templating.environment",
+            "context_processors": ["strongbox.documents.context_processors.notifications"],
+        },
+    },
+    {
+        # Only the admin renders with Django's template language.
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite in WAL mode: readers never wait for the writer; IMMEDIATE transactions take the write lock up front so
+# concurrent writers queue on the busy timeout instead of failing with "database is locked".
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATA_DIR / "strongbox.sqlite3",
+        "OPTIONS": {
+            "timeout": env_int("STRONGBOX_SQLITE_BUSY_TIMEOUT", 20, minimum=1),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        },
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "strongbox"}}
+
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # Outside STATIC_ROOT and never routed by urls.py: files leave only through the download view.
+        "OPTIONS": {"location": DATA_DIR / "files", "directory_permissions_mode": 0o700,
+                    "file_permissions_mode": 0o600},
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [PROJECT_DIR / "static"]
+
+# Tasks: Huey on a SQLite file in the data directory, consumed by `strongbox serve` (or `strongbox worker`).
+HUEY = {
+    "huey_class": "huey.SqliteHuey",
+    "name": "strongbox",
+    "filename": str(DATA_DIR / "tasks.sqlite3"),
+    "immediate": env_bool("STRONGBOX_TASKS_IMMEDIATE", False),
+    "consumer": {"workers": env_int("STRONGBOX_WORKER_THREADS", 2, minimum=1), "worker_type": "thread"},
+}
+
+# Accounts
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "documents:list"
+LOGOUT_REDIRECT_URL = "accounts:login"
+SIGNUP_OPEN = env_bool("STRONGBOX_SIGNUP_OPEN", True)
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Brute force: failed sign-ins per account name and per client address, reset requests per address and per
+# e-mail address, each within a fixed window, counted in the cache (shared by all app servers once on Redis).
+LOGIN_FAILURES_PER_ACCOUNT = env_int("STRONGBOX_LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("STRONGBOX_LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1)
+LOGIN_LOCKOUT_WINDOW = env_int("STRONGBOX_LOGIN_LOCKOUT_WINDOW", 15 * 60, minimum=60)
+# Failed sign-ins are padded to this many seconds so their timing does not tell which accounts exist, even for
+# accounts whose password hash is of an older, slower kind: keep it above the slowest hash's verification time.
+LOGIN_FAILURE_MIN_SECONDS = env_int("STRONGBOX_LOGIN_FAILURE_MIN_MILLISECONDS", 1000, minimum=0) / 1000
+RESET_REQUESTS_PER_EMAIL = env_int("STRONGBOX_RESET_REQUESTS_PER_EMAIL", 3, minimum=1)
+RESET_REQUESTS_PER_ADDRESS = env_int("STRONGBOX_RESET_REQUESTS_PER_ADDRESS", 10, minimum=1)
+RESET_REQUEST_WINDOW = 3600
+PASSWORD_RESET_TIMEOUT = env_int("STRONGBOX_PASSWORD_RESET_TIMEOUT", 3600, minimum=60)
+ACCOUNT_ACTIVATION_TIMEOUT = env_int("STRONGBOX_ACCOUNT_ACTIVATION_TIMEOUT", 3 * 24 * 3600, minimum=60)
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# A session ends after SESSION_IDLE_TIMEOUT without a request, and SESSION_COOKIE_AGE after sign-in at the latest.
+SESSION_COOKIE_AGE = env_int("STRONGBOX_SESSION_AGE", 14 * 24 * 3600, minimum=300)
+SESSION_IDLE_TIMEOUT = env_int("STRONGBOX_SESSION_IDLE_TIMEOUT", 12 * 3600, minimum=60)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+# Production runs behind TLS: cookies only over HTTPS, with __Host- names (no Domain, Path=/, Secure) that a
+# sibling subdomain cannot set or overwrite.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_NAME = "__Host-sessionid" if PRODUCTION else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if PRODUCTION else "csrftoken"
+CSRF_FAILURE_VIEW = "strongbox.ops.views.csrf_failure"
+
+# Mail: a file outbox under the data directory unless an SMTP server is configured.
+EMAIL_HOST = env_str("STRONGBOX_EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("STRONGBOX_EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("STRONGBOX_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = env_secret("STRONGBOX_EMAIL_PASSWORD") or ""
+    EMAIL_USE_TLS = env_bool("STRONGBOX_EMAIL_STARTTLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "outbox"
+DEFAULT_FROM_EMAIL = env_str("STRONGBOX_EMAIL_FROM", "Strongbox <strongbox@localhost>")
+SITE_URL = env_str("STRONGBOX_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Uploads: every file goes to a temporary file on disk, never to memory, and the size is counted as it streams.
+MAX_UPLOAD_SIZE = env_size("STRONGBOX_MAX_UPLOAD_SIZE", 16 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "strongbox.documents.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
+FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
+QUOTA_DOCUMENTS = env_int("STRONGBOX_QUOTA_DOCUMENTS", 10_000, minimum=1)
+QUOTA_BYTES = env_size("STRONGBOX_QUOTA_BYTES", 5 * 1024**3)
+ARCHIVE_MAX_ENTRIES = env_int("STRONGBOX_ARCHIVE_MAX_ENTRIES", 1000, minimum=1)
+ARCHIVE_MAX_UNCOMPRESSED = env_size("STRONGBOX_ARCHIVE_MAX_UNCOMPRESSED", 100 * 1024 * 1024)
+EXTRACT_TIMEOUT = env_int("STRONGBOX_EXTRACT_TIMEOUT", 60, minimum=1)
+EXTRACT_MEMORY = env_size("STRONGBOX_EXTRACT_MEMORY", 512 * 1024 * 1024)
+# The API: requests per minute per key or signed-in user, and per client address for unauthenticated calls.
+API_RATE_LIMIT = env_int("STRONGBOX_API_RATE_LIMIT", 600, minimum=1)
+API_ANONYMOUS_RATE_LIMIT = env_int("STRONGBOX_API_ANONYMOUS_RATE_LIMIT", 60, minimum=1)
+API_MAX_PAGE_SIZE = 100
+try:
+    TRUSTED_PROXIES = parse_networks(env_list("STRONGBOX_TRUSTED_PROXIES", []))
+except ValueError as error:
+    raise ImproperlyConfigured(f"STRONGBOX_TRUSTED_PROXIES: {error}.") from None
+SEARCH_BACKEND = env_str("STRONGBOX_SEARCH_BACKEND", "strongbox.documents.search.sqlite.SqliteSearchBackend")
+
+# Security headers. The CSP allows no inline script or style; every asset is a file under static/.
+# TrustedProxyMiddleware drops X-Forwarded-Proto unless a trusted proxy sent it, so believing it here is safe.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = PRODUCTION
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load balancer probes may use plain HTTP
+SECURE_HSTS_SECONDS = 2 * 365 * 24 * 3600 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env_bool("STRONGBOX_HSTS_PRELOAD", False)
+# Preloading binds the whole domain and its subdomains to HTTPS for browsers' release cycles; that is the
+# operator's decision (STRONGBOX_HSTS_PRELOAD=true), so its absence is not a deployment warning.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("STRONGBOX_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("STRONGBOX_LOG_LEVEL", "INFO")},
+    "loggers": {"strongbox.audit": {"level": "INFO"}},
+}

@@ -1,0 +1,53 @@
+"""The Jinja2 environment every page renders with."""
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.timezone import localtime
+from jinja2 import Environment, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+
+def url(name: str, *args, **kwargs) -> str:
+    """Reverse a URL name, like Django's {% url %}."""
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def filesize(size: int | None) -> str:
+    """Return a byte count as a short human size: 512 B, 3.4 KB, 12.0 MB."""
+    size = size or 0
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def datetime_short(value) -> str:
+    """Return a date and time in the current time zone as 2026-11-21 09:30."""
+    return localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def cached_fragment(name: str, user_id: int, *parts, caller) -> Markup:
+    """Render the enclosed block once per (user, documents version, parts) and reuse it until the user's documents
+    change: `{% call cached_fragment("tags", request.user.pk, selected) %}…{% endcall %}`."""
+    from strongbox.documents import cache
+
+    return Markup(cache.cached(user_id, f"fragment:{name}", lambda: str(caller()), *parts))  # noqa: S704 - Jinja rendered it with autoescape  # nosec B704
+
+
+def environment(**options) -> Environment:
+    # StrictUndefined turns a misspelt variable into an error in tests instead of a silently empty page.
+    # Pages are escaped; plain-text mails (.txt) are not, or a quote in a username would arrive as &#34;.
+    options.pop("autoescape", None)
+    options.pop("undefined", None)
+    env = Environment(
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,
+        **options,
+    )
+    env.globals.update(url=url, static=static, get_messages=get_messages, settings=settings,
+                       cached_fragment=cached_fragment)
+    env.filters.update(filesize=filesize, datetime_short=datetime_short)
+    return env

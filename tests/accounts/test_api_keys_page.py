@@ -1,0 +1,69 @@
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from strongbox.accounts.models import ApiKey
+from strongbox.accounts.services import api_key_create
+
+pytestmark = pytest.mark.django_db
+KEYS = reverse("accounts:api_keys")
+
+
+def test_it_creates_a_key_and_shows_it_exactly_once(alice_client):
+    response = alice_client.post(KEYS, {"name": "scanner", "scope": "write"})
+    assert response.status_code == 302 and response["Location"] == KEYS
+    page = alice_client.get(KEYS).content.decode()
+    key = ApiKey.objects.get()
+    assert f"sbx_{key.prefix}_" in page and 'id="new-key"' in page
+    again = alice_client.get(KEYS).content.decode()
+    assert 'id="new-key"' not in again and f"sbx_{key.prefix}_…" in again
+    assert key.scope == "write" and key.expires_at is None
+
+
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"name": "", "scope": "read"}, "name", "This field is required."),
+    ({"name": "x", "scope": "root"}, "scope", "Select a valid choice."),
+    ({"name": "x", "scope": "read", "expires_on": "2001-01-01"}, "expires_on", "Choose a day after today."),
+])
+def test_it_rejects_invalid_input_with_400_and_keeps_it(alice_client, data, field, message):
+    response = alice_client.post(KEYS, {**data, "name": data["name"] or ""})
+    assert response.status_code == 400
+    assert message in response.context["form"].errors[field][0]
+    assert not ApiKey.objects.exists()
+
+
+def test_it_sets_an_expiry_at_the_end_of_the_chosen_day(alice_client):
+    day = timezone.localdate() + timedelta(days=10)
+    alice_client.post(KEYS, {"name": "temp", "scope": "read", "expires_on": day.isoformat()})
+    assert timezone.localtime(ApiKey.objects.get().expires_at).date() == day
+
+
+def test_it_revokes_a_key_by_post_only(alice_client, alice):
+    api_key, _ = api_key_create(user=alice, name="old", scope="read")
+    url = reverse("accounts:api_key_revoke", args=[api_key.public_id])
+    assert alice_client.get(url).status_code == 405
+    assert alice_client.post(url).status_code == 302
+    assert ApiKey.objects.get().revoked_at is not None
+    assert b"Revoked" in alice_client.get(KEYS).content
+
+
+def test_an_outsider_cannot_see_or_revoke_someone_elses_key(alice, bob_client):
+    api_key, _ = api_key_create(user=alice, name="alice's key", scope="read")
+    assert b"alice&#39;s key" not in bob_client.get(KEYS).content
+    response = bob_client.post(reverse("accounts:api_key_revoke", args=[api_key.public_id]))
+    assert response.status_code == 404
+    assert ApiKey.objects.get().revoked_at is None
+
+
+def test_it_sends_anonymous_users_to_sign_in(anonymous_client):
+    assert anonymous_client.get(KEYS).status_code == 302
+
+
+def test_it_needs_a_csrf_token(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert client.post(KEYS, {"name": "x", "scope": "read"}).status_code == 403
+    assert not ApiKey.objects.exists()

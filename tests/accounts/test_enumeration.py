@@ -1,0 +1,79 @@
+"""The answers to sign-up, sign-in and reset must not depend on whether an account exists: same status, same
+body, and the same expensive work (one Argon2 computation), which is what makes their timing alike."""
+
+import re
+import time
+
+import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def argon2_calls(monkeypatch):
+    calls = []
+    original = Argon2PasswordHasher.encode, Argon2PasswordHasher.verify
+
+    def encode(self, *args, **kwargs):
+        calls.append("encode")
+        return original[0](self, *args, **kwargs)
+
+    def verify(self, *args, **kwargs):
+        calls.append("verify")
+        return original[1](self, *args, **kwargs)
+
+    monkeypatch.setattr(Argon2PasswordHasher, "encode", encode)
+    monkeypatch.setattr(Argon2PasswordHasher, "verify", verify)
+    return calls
+
+
+def normalized(response) -> bytes:
+    """Return the body with the CSRF token (masked differently on every render) blanked out."""
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"TOKEN", response.content)
+
+
+def test_login_does_the_same_work_for_known_and_unknown_accounts(client, alice, argon2_calls):
+    known = client.post(reverse("accounts:login"), {"username": "alice", "password": "wrong guess 123"})
+    known_work, argon2_calls[:] = len(argon2_calls), []
+    unknown = client.post(reverse("accounts:login"), {"username": "alicf", "password": "wrong guess 123"})
+    assert known.status_code == unknown.status_code == 400
+    assert known_work == len(argon2_calls) == 1
+    assert normalized(known).replace(b"alice", b"NAME") == normalized(unknown).replace(b"alicf", b"NAME")
+
+
+def test_signup_does_the_same_work_for_taken_and_free_names(client, alice, argon2_calls):
+    data = {"email": "someone@example.com", "password1": "long enough phrase", "password2": "long enough phrase"}
+    taken = client.post(reverse("accounts:signup"), {**data, "username": "alice"})
+    taken_work, argon2_calls[:] = len(argon2_calls), []
+    free = client.post(reverse("accounts:signup"), {**data, "username": "zed", "email": "zed@example.com"})
+    assert taken.status_code == free.status_code == 302
+    assert taken["Location"] == free["Location"]
+    assert taken_work == len(argon2_calls) == 1
+
+
+def test_reset_does_no_lookup_in_the_request(client, alice, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        known = client.post(reverse("accounts:password_reset"), {"email": "alice@example.com"})
+    with django_assert_num_queries(0):
+        unknown = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"]
+
+
+def test_failed_sign_ins_take_the_same_floor_time_even_for_legacy_hashes(client, settings, django_user_model):
+    settings.LOGIN_FAILURE_MIN_SECONDS = 1.2
+    django_user_model.objects.create(username="legacy", email="legacy@example.com",
+                                     password=make_password("an old long password", hasher="pbkdf2_sha256"))
+
+    def timed(username: str) -> float:
+        start = time.monotonic()
+        response = client.post(reverse("accounts:login"), {"username": username, "password": "wrong guess 123"})
+        assert response.status_code == 400
+        return time.monotonic() - start
+
+    legacy, unknown = timed("legacy"), timed("nobody-at-all")
+    # Both are held to the floor: PBKDF2 (~0.6 s here) and Argon2 (~0.25 s) both finish well before it.
+    assert 1.2 <= legacy < 2.2 and 1.2 <= unknown < 2.2
+    assert abs(legacy - unknown) < 0.3

@@ -1,0 +1,118 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from helpers import stored_files
+from strongbox.documents.models import Document, Tag
+
+pytestmark = pytest.mark.django_db
+MISSING = "AAAAAAAAAAAAAAAAAAAAAA"
+ROUTES = ["documents:detail", "documents:edit", "documents:delete", "documents:download"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_it_answers_an_outsider_exactly_like_a_missing_document(route, uploaded, bob_client):
+    document = uploaded("txt")
+    theirs = bob_client.get(reverse(route, args=[document.public_id]))
+    missing = bob_client.get(reverse(route, args=[MISSING]))
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.content == missing.content
+    assert document.title.encode() not in theirs.content
+
+
+@pytest.mark.parametrize("route", ["documents:edit", "documents:delete"])
+def test_it_refuses_outsider_posts_with_404_and_changes_nothing(route, uploaded, bob_client, isolated_storage):
+    document = uploaded("txt", title="Mine")
+    response = bob_client.post(reverse(route, args=[document.public_id]), {"title": "Stolen", "category": "other"})
+    assert response.status_code == 404
+    assert Document.objects.get().title == "Mine"
+    assert stored_files(isolated_storage) == [document.file.name]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_it_sends_anonymous_users_to_sign_in(route, uploaded, anonymous_client):
+    response = anonymous_client.get(reverse(route, args=[uploaded("txt").public_id]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_it_uses_random_non_sequential_public_ids(uploaded, alice_client):
+    first, second = uploaded("txt"), uploaded("txt")
+    assert len(first.public_id) >= 22 and first.public_id != second.public_id
+    assert alice_client.get(reverse("documents:detail", args=[str(first.pk)])).status_code == 404
+
+
+def test_it_shows_the_details(alice_client, uploaded):
+    document = uploaded("pdf", description="Signed copy", tags="legal")
+    page = alice_client.get(reverse("documents:detail", args=[document.public_id]))
+    assert page.status_code == 200
+    for text in (document.title, "Signed copy", "legal", document.sha256, "Indexed for search"):
+        assert text.encode() in page.content
+
+
+def test_it_edits_with_post_redirect_get(alice_client, uploaded):
+    document = uploaded("txt", tags="old")
+    url = reverse("documents:edit", args=[document.public_id])
+    assert alice_client.get(url).status_code == 200
+    response = alice_client.post(url, {"title": "Renamed", "description": "New", "category": "report",
+                                       "tags": "new, fresh"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("documents:detail", args=[document.public_id])
+    document.refresh_from_db()
+    assert (document.title, document.description, document.category) == ("Renamed", "New", "report")
+    assert sorted(t.name for t in document.tags.all()) == ["fresh", "new"]
+    listed = alice_client.get(reverse("documents:list"), {"q": "renamed"}).context["result"].documents
+    assert [d.title for d in listed] == ["Renamed"]
+
+
+def test_it_refuses_an_edit_to_a_title_in_use_and_keeps_the_input(alice_client, uploaded):
+    uploaded("txt", title="Taken")
+    document = uploaded("txt", title="Mine")
+    response = alice_client.post(reverse("documents:edit", args=[document.public_id]),
+                                 {"title": "TAKEN", "description": "typed", "category": "other", "tags": ""})
+    assert response.status_code == 400
+    assert "already have a document with this title" in response.context["form"].errors["title"][0]
+    assert b"typed" in response.content
+    document.refresh_from_db()
+    assert document.title == "Mine"
+
+
+def test_it_keeps_its_own_title_when_editing_other_fields(alice_client, uploaded):
+    document = uploaded("txt", title="Same")
+    response = alice_client.post(reverse("documents:edit", args=[document.public_id]),
+                                 {"title": "same", "category": "other"})
+    assert response.status_code == 302
+
+
+def test_it_asks_before_deleting_and_never_deletes_on_get(alice_client, uploaded):
+    document = uploaded("txt")
+    page = alice_client.get(reverse("documents:delete", args=[document.public_id]))
+    assert page.status_code == 200
+    assert b'method="post"' in page.content
+    assert Document.objects.filter(pk=document.pk).exists()
+
+
+def test_it_deletes_the_row_file_and_index_entry(alice_client, uploaded, isolated_storage,
+                                                 django_capture_on_commit_callbacks):
+    document = uploaded("txt", title="Gone soon", tags="temp")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(reverse("documents:delete", args=[document.public_id]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("documents:list")
+    assert not Document.objects.exists()
+    assert stored_files(isolated_storage) == []
+    assert alice_client.get(reverse("documents:list"), {"q": "gone"}).context["result"].documents == []
+    assert Tag.objects.filter(name="temp").exists()  # tags outlive documents; the sidebar hides unused ones
+
+
+@pytest.mark.parametrize(("route", "data"), [("documents:edit", {"title": "Changed", "category": "other"}),
+                                             ("documents:delete", {})])
+def test_it_refuses_a_change_without_a_csrf_token(route, data, uploaded, alice, isolated_storage):
+    document = uploaded("txt", title="Original")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(reverse(route, args=[document.public_id]), data)
+    assert response.status_code == 403
+    assert b"This form has expired" in response.content
+    assert Document.objects.get().title == "Original"
+    assert stored_files(isolated_storage) == [document.file.name]

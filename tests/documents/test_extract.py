@@ -1,0 +1,140 @@
+"""Text extraction, in process (extract_text) and in a limited child process (run_extraction)."""
+
+import os
+import zipfile
+
+import pytest
+
+from samples import SAMPLES, docx_bytes, docx_entries, xlsx_bytes, zip_bytes
+from strongbox.documents.extract import SUPPORTED_EXTENSIONS, extract_text
+from strongbox.documents.extract.runner import ExtractionFailed, run_extraction
+
+MB = 1024 * 1024
+S_NAMESPACE = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def write(tmp_path, name: str, content: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return str(path)
+
+
+@pytest.mark.parametrize("extension", sorted(SAMPLES))
+def test_it_extracts_the_distinctive_word_of_each_type(tmp_path, extension):
+    filename, content, word = SAMPLES[extension]
+    text = extract_text(write(tmp_path, filename, content), extension)
+    if word:
+        assert word in text
+    else:
+        assert text == ""
+
+
+def test_it_supports_exactly_the_canonical_extensions():
+    assert SUPPORTED_EXTENSIONS == set(SAMPLES)
+    with pytest.raises(ValueError, match="no text extractor for 'jpg'"):
+        extract_text("/nonexistent", "jpg")
+
+
+def test_it_keeps_docx_paragraphs_tabs_and_breaks(tmp_path):
+    path = write(tmp_path, "a.docx", docx_bytes("name\tvalue\nsecond line"))
+    assert extract_text(path, "docx") == "name\tvalue\nsecond line"
+
+
+def test_it_puts_each_docx_paragraph_on_its_own_line(tmp_path):
+    document = (
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+        b'<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr>'
+        b"<w:r><w:t>Hel</w:t></w:r><w:r><w:t>lo</w:t></w:r></w:p>"
+        b"<w:p><w:r><w:delText>gone</w:delText><w:t>World</w:t></w:r></w:p>"
+        b"</w:body></w:document>"
+    )
+    path = write(tmp_path, "a.docx", zip_bytes(docx_entries(document)))
+    assert extract_text(path, "docx") == "Hello\nWorld"
+
+
+def test_it_extracts_xlsx_shared_strings_and_numbers_row_by_row(tmp_path):
+    path = write(tmp_path, "a.xlsx", xlsx_bytes([["fruit", "price"], ["fig", 2.5], [None, 7]]))
+    assert extract_text(path, "xlsx") == "fruit\tprice\nfig\t2.5\n7"
+
+
+def test_it_extracts_xlsx_inline_strings_from_every_sheet_in_order(tmp_path):
+    def sheet(cells: str) -> bytes:
+        return f'<worksheet xmlns="{S_NAMESPACE}"><sheetData><row r="1">{cells}</row></sheetData></worksheet>'.encode()
+
+    entries = {
+        "[Content_Types].xml": b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+        "xl/workbook.xml": f'<workbook xmlns="{S_NAMESPACE}"/>'.encode(),
+        "xl/worksheets/sheet10.xml": sheet('<c t="inlineStr"><is><t>last</t></is></c>'),
+        "xl/worksheets/sheet2.xml": sheet('<c t="inlineStr"><is><r><t>rich </t></r><r><t>text</t></r></is></c>'
+                                          '<c t="b"><v>1</v></c><c t="str"><v>formula result</v></c>'),
+    }
+    path = write(tmp_path, "a.xlsx", zip_bytes(entries))
+    assert extract_text(path, "xlsx") == "rich text\tformula result\nlast"
+
+
+def test_it_refuses_xml_entities_while_extracting(tmp_path):
+    document = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "boom">]>'
+                b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">&x;</w:document>')
+    path = write(tmp_path, "a.docx", zip_bytes(docx_entries(document)))
+    with pytest.raises(ValueError, match="DTD"):
+        extract_text(path, "docx")
+
+
+def test_it_decodes_text_leniently_and_drops_the_bom(tmp_path):
+    path = write(tmp_path, "a.txt", "\ufeffcafé ".encode() + b"\xff")
+    assert extract_text(path, "txt") == "café \ufffd"
+
+
+def test_it_runs_extraction_in_a_child_process(tmp_path):
+    filename, content, word = SAMPLES["pdf"]
+    assert word in run_extraction(write(tmp_path, filename, content), "pdf")
+
+
+def test_it_runs_without_django_settings(tmp_path, monkeypatch):
+    # The child gets its own small environment, so a parent's settings module (even a broken one) is irrelevant.
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "no.such.settings")
+    filename, content, word = SAMPLES["docx"]
+    assert word in run_extraction(write(tmp_path, filename, content), "docx")
+
+
+def test_it_truncates_the_text_to_max_chars(tmp_path):
+    path = write(tmp_path, "a.txt", ("é" * 1000 + "tail").encode())
+    assert run_extraction(path, "txt", max_chars=10) == "é" * 10
+
+
+def test_it_reports_a_damaged_pdf(tmp_path):
+    path = write(tmp_path, "bad.pdf", b"%PDF-1.7\nthis is not really a PDF\n%%EOF\n")
+    with pytest.raises(ExtractionFailed) as caught:
+        run_extraction(path, "pdf")
+    assert str(caught.value) == "the file is damaged: startxref not found"
+
+
+def test_it_reports_a_damaged_docx(tmp_path):
+    path = write(tmp_path, "bad.docx", zip_bytes({"word/other.xml": b"<a/>"}, compression=zipfile.ZIP_STORED))
+    with pytest.raises(ExtractionFailed) as caught:
+        run_extraction(path, "docx")
+    assert str(caught.value) == "the file is damaged: the archive has no word/document.xml part"
+
+
+def test_it_stops_an_extraction_that_needs_too_much_memory(tmp_path):
+    # A sparse 256 MB file costs no disk, but reading it needs 256 MB at once, more than the limit allows.
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as sparse:
+        sparse.truncate(256 * MB)
+    with pytest.raises(ExtractionFailed) as caught:
+        run_extraction(str(path), "txt", memory_bytes=128 * MB)
+    assert str(caught.value) == "ran out of memory"
+
+
+def test_it_stops_an_extraction_that_takes_too_long(tmp_path):
+    # Opening a FIFO nobody writes to blocks forever: only the time limit can end this child.
+    path = tmp_path / "stuck.txt"
+    os.mkfifo(path)
+    with pytest.raises(ExtractionFailed) as caught:
+        run_extraction(str(path), "txt", timeout=0.5)
+    assert str(caught.value) == "timed out"
+
+
+def test_it_refuses_an_unsupported_extension_without_starting_a_child():
+    with pytest.raises(ValueError, match="no text extractor for 'exe'"):
+        run_extraction("/nonexistent", "exe")

@@ -1,0 +1,90 @@
+"""The search-backend contract. Every backend runs these tests (later ones add themselves to BACKENDS)."""
+
+import pytest
+from django.utils.module_loading import import_string
+
+from strongbox.documents.search import IndexEntry
+
+pytestmark = pytest.mark.django_db
+BACKENDS = ["strongbox.documents.search.sqlite.SqliteSearchBackend"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    backend = import_string(request.param)()
+    backend.clear()
+    return backend
+
+
+def entry(document_id: int, owner_id: int = 1, *, title: str = "", description: str = "", tags: str = "",
+          body: str = "") -> IndexEntry:
+    return IndexEntry(document_id=document_id, owner_id=owner_id, title=title, description=description,
+                      tags=tags, body=body)
+
+
+def test_it_finds_documents_by_every_field(backend):
+    backend.index(entry(1, title="alpha"))
+    backend.index(entry(2, description="alpha"))
+    backend.index(entry(3, tags="alpha"))
+    backend.index(entry(4, body="alpha"))
+    backend.index(entry(5, body="beta"))
+    assert sorted(backend.search(owner_id=1, query="alpha")) == [1, 2, 3, 4]
+
+
+def test_it_ranks_title_above_tags_above_description_above_body(backend):
+    backend.index(entry(4, body="gamma"))
+    backend.index(entry(3, description="gamma"))
+    backend.index(entry(2, tags="gamma"))
+    backend.index(entry(1, title="gamma"))
+    assert backend.search(owner_id=1, query="gamma") == [1, 2, 3, 4]
+
+
+def test_it_requires_every_term_and_matches_the_last_as_a_prefix(backend):
+    backend.index(entry(1, body="annual report 2026"))
+    backend.index(entry(2, body="annual budget"))
+    assert backend.search(owner_id=1, query="annual rep") == [1]
+
+
+def test_it_ignores_case_and_accents(backend):
+    backend.index(entry(1, body="Café Crème"))
+    assert backend.search(owner_id=1, query="CAFE creme") == [1]
+
+
+def test_it_keeps_owners_apart(backend):
+    backend.index(entry(1, owner_id=1, body="secret"))
+    backend.index(entry(2, owner_id=2, body="secret"))
+    assert backend.search(owner_id=2, query="secret") == [2]
+
+
+def test_index_is_an_upsert_and_remove_forgets(backend):
+    backend.index(entry(1, body="old words"))
+    backend.index(entry(1, body="new words"))
+    assert backend.search(owner_id=1, query="old") == []
+    assert backend.search(owner_id=1, query="new") == [1]
+    backend.remove(1)
+    backend.remove(1)
+    assert backend.search(owner_id=1, query="new") == []
+
+
+def test_it_returns_nothing_for_a_query_without_words(backend):
+    backend.index(entry(1, body="anything"))
+    assert backend.search(owner_id=1, query="  ?! \" * ") == []
+    assert backend.snippets(document_ids=[1], query="") == {}
+
+
+def test_it_honours_the_limit(backend):
+    for pk in range(1, 6):
+        backend.index(entry(pk, body="many"))
+    assert len(backend.search(owner_id=1, query="many", limit=3)) == 3
+
+
+def test_snippets_are_escaped_html_with_marked_terms(backend):
+    backend.index(entry(1, body="<b>bold</b> claim: the needle is here"))
+    snippet = backend.snippets(document_ids=[1], query="needle")[1]
+    assert "<mark>needle</mark>" in snippet
+    assert "&lt;b&gt;" in snippet and "<b>" not in snippet
+
+
+def test_snippets_prefer_the_files_text(backend):
+    backend.index(entry(1, title="needle report", body="the text says needle too"))
+    assert "the text says <mark>needle</mark>" in backend.snippets(document_ids=[1], query="needle")[1]

@@ -1,0 +1,54 @@
+"""Helpers shared by tests: the personas' password, file-store inspection, form posts."""
+
+import re
+import time
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from strongbox.accounts import reauth
+from strongbox.accounts.models import User
+from strongbox.documents.models import Document
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(username: str, password_hash: str, **extra) -> User:
+    return User.objects.create(username=username, email=f"{username}@example.com", password=password_hash, **extra)
+
+
+def stored_files(location) -> list[str]:
+    """Return the relative paths of every file in a file store directory."""
+    return sorted(str(path.relative_to(location)) for path in location.rglob("*") if path.is_file())
+
+
+def upload(client, *, filename: str = "notes.txt", content: bytes = b"plain words here\n", **fields):
+    """POST the upload form with sensible defaults for the fields not given."""
+    data = {"title": "Notes", "description": "", "category": "other", "tags": "",
+            "file": SimpleUploadedFile(filename, content)}
+    data.update(fields)
+    return client.post(reverse("documents:upload"), data)
+
+
+def make_documents(owner, count: int, **fields) -> list[Document]:
+    """Create `count` rows titled Doc 000, Doc 001, … without files (enough for lists and pagination)."""
+    return Document.objects.bulk_create([
+        Document(owner=owner, title=f"Doc {i:03}", file=f"documents/x/{owner.pk}-{i}", original_filename="a.txt",
+                 extension="txt", content_type="text/plain", size=i + 1, sha256="0" * 64, **fields)
+        for i in range(count)
+    ])
+
+
+def csrf_token(client: Client, path: str = "/documents/upload/") -> str:
+    """Return the CSRF token a page's form carries, as a browser would read it."""
+    page = client.get(path)
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+
+
+def recently_authenticated(client: Client, seconds_ago: int = 0) -> Client:
+    """Mark the client's session as having re-entered its password `seconds_ago` seconds ago."""
+    session = client.session
+    session[reauth.RECENT_AUTH] = int(time.time()) - seconds_ago
+    session.save()
+    return client

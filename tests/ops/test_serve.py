@@ -1,0 +1,71 @@
+"""`strongbox serve` starts a real app server and the task worker, and stops both on SIGTERM."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback test server
+        return response.status, response.read()
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    env = {**os.environ, "STRONGBOX_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "strongbox.settings"}
+    subprocess.run([sys.executable, "-m", "strongbox", "migrate", "-v0"], env=env, check=True)
+    subprocess.run([sys.executable, "-m", "strongbox", "collectstatic", "--noinput", "-v0"], env=env, check=True)
+    return env
+
+
+def test_it_serves_and_stops_cleanly(data_dir):
+    port = free_port()
+    command = [sys.executable, "-m", "strongbox", "serve", "--port", str(port), "--workers", "1"]
+    server = subprocess.Popen(command, env=data_dir,  # noqa: S603 - our own command line
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(line.decode() for line in server.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        # Up means both children: the app server answers and the task worker has said it started.
+        while True:
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/readyz")
+                if any("huey consumer started" in line.lower() for line in lines):
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the app server and the worker did not both come up:\n" + "".join(lines)
+            time.sleep(0.2)
+        assert status == 200 and b'"tasks": "ok"' in body
+        status, body = get(f"http://127.0.0.1:{port}/accounts/login/")
+        assert status == 200 and b"Sign in" in body
+        stylesheet = re.search(rb'href="(/static/css/strongbox\.[0-9a-f]+\.css)"', body).group(1).decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{stylesheet}", timeout=2) as response:  # noqa: S310
+            # Hashed names never change content, so browsers may keep them for good.
+            assert "immutable" in response.headers["Cache-Control"]
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=40)
+        reader.join(timeout=5)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+    assert server.returncode == 0
+    assert "granian" in "".join(lines).lower()
+    with pytest.raises(OSError):
+        get(f"http://127.0.0.1:{port}/healthz")
