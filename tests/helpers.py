@@ -18,9 +18,17 @@ def make_user(username: str, password_hash: str, **extra) -> User:
     return User.objects.create(username=username, email=f"{username}@example.com", password=password_hash, **extra)
 
 
-def stored_files(location) -> list[str]:
-    """Return the relative paths of every file in a file store directory."""
-    return sorted(str(path.relative_to(location)) for path in location.rglob("*") if path.is_file())
+def stored_files(storage) -> list[str]:
+    """Return the name of every file in a file store (a local directory or an S3 bucket)."""
+
+    def walk(prefix: str):
+        directories, files = storage.listdir(prefix)
+        for name in files:
+            yield f"{prefix}/{name}" if prefix else name
+        for name in directories:
+            yield from walk(f"{prefix}/{name}" if prefix else name)
+
+    return sorted(walk(""))
 
 
 def upload(client, *, filename: str = "notes.txt", content: bytes = b"plain words here\n", **fields):

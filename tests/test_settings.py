@@ -6,6 +6,14 @@ import tempfile
 os.environ.setdefault("STRONGBOX_DATA_DIR", tempfile.mkdtemp(prefix="strongbox-test-"))
 os.environ.setdefault("STRONGBOX_ENV", "test")
 
+# The second run of the suite: the same tests against PostgreSQL (primary + streaming replica), Redis and an S3
+# server, each started here from the installed binaries.
+SCALE_OUT_RUN = os.environ.get("STRONGBOX_TEST_SCALE_OUT") == "1"
+if SCALE_OUT_RUN:
+    from services import session
+
+    session.start()
+
 from strongbox.settings import *  # noqa: E402,F403
 
 # Tasks run inline, at the moment they would be enqueued (tests capture on_commit callbacks to trigger them).
@@ -20,3 +28,8 @@ TEMPLATES = [{**TEMPLATES[0], "BACKEND": "instrumented_jinja2.InstrumentedJinja2
 
 # Tests that need the failed-sign-in time floor set it themselves; elsewhere it would only slow the suite down.
 LOGIN_FAILURE_MIN_SECONDS = 0
+
+if SCALE_OUT_RUN:
+    # Django creates the test database on the primary only; the replica receives it by streaming replication.
+    # conftest.py points this alias at the replica server once the test database exists.
+    DATABASES["replica1"]["TEST"] = {"MIRROR": "default"}  # noqa: F405

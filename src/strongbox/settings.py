@@ -3,6 +3,7 @@
 import secrets
 from pathlib import Path
 
+import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -104,41 +105,123 @@ TEMPLATES = [
     },
 ]
 
-# SQLite in WAL mode: readers never wait for the writer; IMMEDIATE transactions take the write lock up front so
-# concurrent writers queue on the busy timeout instead of failing with "database is locked".
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATA_DIR / "strongbox.sqlite3",
+# The data tier. Embedded (the default): SQLite, an in-process cache, files in the data directory, a SQLite task
+# queue. Scale-out: the same backends' shared counterparts, switched on by environment variables alone
+# (docs/operations.md, "Scale-out"): DATABASE_URL, DATABASE_REPLICA_URLS, REDIS_URL, STRONGBOX_STORAGE.
+DATABASE_URL = env_secret("DATABASE_URL") or ""
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
+REDIS_URL = env_secret("REDIS_URL") or ""
+SCALE_OUT = bool(DATABASE_URL or REDIS_URL)
+if DATABASE_REPLICA_URLS and not DATABASE_URL:
+    raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs DATABASE_URL: replicas serve reads for a primary.")
+
+# PostgreSQL connections: "persistent" keeps one connection per worker thread open between requests; "pool" shares
+# a psycopg pool of DATABASE_POOL_SIZE connections among a process's threads (docs/operations.md compares them).
+DATABASE_CONNECTIONS = env_choice("STRONGBOX_DATABASE_CONNECTIONS", "persistent", ("persistent", "pool"))
+DATABASE_POOL_SIZE = env_int("STRONGBOX_DATABASE_POOL_SIZE", 8, minimum=1)
+
+
+def _postgres(url: str, alias: str) -> dict:
+    try:
+        database = dj_database_url.parse(url, conn_max_age=0 if DATABASE_CONNECTIONS == "pool" else 600,
+                                         conn_health_checks=DATABASE_CONNECTIONS == "persistent")
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{alias}: {error}") from None
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"{alias} must be a postgres:// URL (the embedded default is SQLite: leave "
+                                   "DATABASE_URL unset for it).")
+    options = database.setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", 5)
+    if DATABASE_CONNECTIONS == "pool":
+        options["pool"] = {"min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": 10}
+    return database
+
+
+if DATABASE_URL:
+    DATABASES = {"default": _postgres(DATABASE_URL, "DATABASE_URL")}
+    for number, url in enumerate(DATABASE_REPLICA_URLS, start=1):
+        DATABASES[f"replica{number}"] = _postgres(url, "DATABASE_REPLICA_URLS")
+else:
+    # SQLite in WAL mode: readers never wait for the writer; IMMEDIATE transactions take the write lock up front
+    # so concurrent writers queue on the busy timeout instead of failing with "database is locked".
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "strongbox.sqlite3",
+            "OPTIONS": {
+                "timeout": env_int("STRONGBOX_SQLITE_BUSY_TIMEOUT", 20, minimum=1),
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Reads go to a replica unless the request writes, the user wrote within REPLICA_PIN_SECONDS, or the replica is
+# down or further behind than REPLICA_MAX_LAG_SECONDS; writes always go to the primary (ops/dbrouter.py).
+DATABASE_ROUTERS = ["strongbox.ops.dbrouter.ReplicaRouter"] if DATABASE_REPLICA_URLS else []
+if DATABASE_REPLICA_URLS:
+    # Before anything reads the database (the session, the user) so those reads are routed with the pin.
+    MIDDLEWARE.insert(1, "strongbox.ops.dbrouter.ReplicaPinMiddleware")
+REPLICA_PIN_SECONDS = env_int("STRONGBOX_REPLICA_PIN_SECONDS", 10, minimum=0)
+REPLICA_MAX_LAG_SECONDS = env_int("STRONGBOX_REPLICA_MAX_LAG_SECONDS", 5, minimum=0)
+REPLICA_RETRY_SECONDS = env_int("STRONGBOX_REPLICA_RETRY_SECONDS", 5, minimum=1)
+
+if REDIS_URL:
+    # A Redis outage degrades the cache to misses instead of failing requests (ops/cache.py); /readyz says so.
+    CACHES = {"default": {"BACKEND": "strongbox.ops.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "strongbox",
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "strongbox"}}
+
+SESSION_STORE = env_choice("STRONGBOX_SESSION_STORE", "cached_db" if REDIS_URL else "db",
+                           ("db", "cache", "cached_db", "signed_cookies"))
+SESSION_ENGINE = f"django.contrib.sessions.backends.{SESSION_STORE}"
+
+STORAGE = env_choice("STRONGBOX_STORAGE", "local", ("local", "s3"))
+if STORAGE == "s3":
+    S3_PRESIGNED_DOWNLOADS = env_bool("STRONGBOX_S3_PRESIGNED_DOWNLOADS", False)
+    _files = {
+        "BACKEND": "strongbox.ops.storage.StreamingS3Storage",
         "OPTIONS": {
-            "timeout": env_int("STRONGBOX_SQLITE_BUSY_TIMEOUT", 20, minimum=1),
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            "bucket_name": env_str("STRONGBOX_S3_BUCKET", ""),
+            "endpoint_url": env_str("STRONGBOX_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("STRONGBOX_S3_REGION", "us-east-1"),
+            "access_key": env_secret("STRONGBOX_S3_ACCESS_KEY_ID"),
+            "secret_key": env_secret("STRONGBOX_S3_SECRET_ACCESS_KEY"),
+            "addressing_style": env_choice("STRONGBOX_S3_ADDRESSING_STYLE", "path", ("path", "virtual")),
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "querystring_expire": env_int("STRONGBOX_S3_URL_SECONDS", 60, minimum=1),
         },
     }
-}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "strongbox"}}
-
-STORAGES = {
-    "default": {
+    if not _files["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("STRONGBOX_STORAGE=s3 needs STRONGBOX_S3_BUCKET.")
+else:
+    S3_PRESIGNED_DOWNLOADS = False
+    _files = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         # Outside STATIC_ROOT and never routed by urls.py: files leave only through the download view.
         "OPTIONS": {"location": DATA_DIR / "files", "directory_permissions_mode": 0o700,
                     "file_permissions_mode": 0o600},
-    },
+    }
+STORAGES = {
+    "default": _files,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [PROJECT_DIR / "static"]
 
-# Tasks: Huey on a SQLite file in the data directory, consumed by `strongbox serve` (or `strongbox worker`).
+# Tasks: Huey, on a SQLite file in the data directory (consumed by `strongbox serve`) or on Redis (consumed by any
+# number of `strongbox worker` processes; periodic jobs run once across all of them, see documents/tasks.py).
+_huey_storage = ({"huey_class": "huey.RedisHuey", "url": REDIS_URL} if REDIS_URL else
+                 {"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "tasks.sqlite3")})
 HUEY = {
-    "huey_class": "huey.SqliteHuey",
+    **_huey_storage,
     "name": "strongbox",
-    "filename": str(DATA_DIR / "tasks.sqlite3"),
     "immediate": env_bool("STRONGBOX_TASKS_IMMEDIATE", False),
     "consumer": {"workers": env_int("STRONGBOX_WORKER_THREADS", 2, minimum=1), "worker_type": "thread"},
 }
@@ -173,7 +256,6 @@ RESET_REQUEST_WINDOW = 3600
 PASSWORD_RESET_TIMEOUT = env_int("STRONGBOX_PASSWORD_RESET_TIMEOUT", 3600, minimum=60)
 ACCOUNT_ACTIVATION_TIMEOUT = env_int("STRONGBOX_ACCOUNT_ACTIVATION_TIMEOUT", 3 * 24 * 3600, minimum=60)
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # A session ends after SESSION_IDLE_TIMEOUT without a request, and SESSION_COOKIE_AGE after sign-in at the latest.
 SESSION_COOKIE_AGE = env_int("STRONGBOX_SESSION_AGE", 14 * 24 * 3600, minimum=300)
 SESSION_IDLE_TIMEOUT = env_int("STRONGBOX_SESSION_IDLE_TIMEOUT", 12 * 3600, minimum=60)
@@ -226,7 +308,8 @@ try:
     TRUSTED_PROXIES = parse_networks(env_list("STRONGBOX_TRUSTED_PROXIES", []))
 except ValueError as error:
     raise ImproperlyConfigured(f"STRONGBOX_TRUSTED_PROXIES: {error}.") from None
-SEARCH_BACKEND = env_str("STRONGBOX_SEARCH_BACKEND", "strongbox.documents.search.sqlite.SqliteSearchBackend")
+SEARCH_BACKEND = env_str("STRONGBOX_SEARCH_BACKEND", "strongbox.documents.search." + (
+    "postgres.PostgresSearchBackend" if DATABASE_URL else "sqlite.SqliteSearchBackend"))
 
 # Security headers. The CSP allows no inline script or style; every asset is a file under static/.
 # TrustedProxyMiddleware drops X-Forwarded-Proto unless a trusted proxy sent it, so believing it here is safe.

@@ -5,6 +5,8 @@ import hashlib
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -37,6 +39,13 @@ def loaded(settings, alice, uploaded):
     ApiKey.objects.create(user=alice, name="schemathesis", prefix=KEY.split("_")[1], scope="write",
                           key_hash=hashlib.sha256(KEY.encode()).hexdigest())
     uploaded("txt", title="Seed document")
+    # schemathesis calls the WSGI application itself, whose request signals would close the database connection
+    # holding this test's transaction; Django's test client keeps it open the same way.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()

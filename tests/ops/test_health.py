@@ -10,10 +10,12 @@ def test_healthz_answers_ok(client):
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_checks_database_storage_and_tasks(client):
+def test_readyz_checks_every_dependency(client, settings):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "storage": "ok", "tasks": "ok"}}
+    replicas = {alias: "ok" for alias in settings.DATABASES if alias.startswith("replica")}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "storage": "ok", "cache": "ok",
+                                                          "tasks": "ok", **replicas}}
 
 
 def test_readyz_reports_a_broken_storage_with_503(client, settings, tmp_path):

@@ -107,6 +107,9 @@ class Server:
                               check=True, capture_output=True, text=True)
 
 
+SCALE_OUT_VARIABLES = {"DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "STRONGBOX_STORAGE"}
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     openssl = _require("openssl")
@@ -116,7 +119,9 @@ def server(tmp_path_factory):
                     "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(certificate)], check=True, capture_output=True)
     port = _free_port()
-    env = {**os.environ, "STRONGBOX_ENV": "production", "STRONGBOX_SECRET_KEY": secrets.token_urlsafe(50),
+    # The attacked server runs embedded (its state is read back from its SQLite file), in both runs of the suite.
+    embedded = {name: value for name, value in os.environ.items() if name not in SCALE_OUT_VARIABLES}
+    env = {**embedded, "STRONGBOX_ENV": "production", "STRONGBOX_SECRET_KEY": secrets.token_urlsafe(50),
            "STRONGBOX_ALLOWED_HOSTS": "localhost", "STRONGBOX_DATA_DIR": str(root / "data"),
            "DJANGO_SETTINGS_MODULE": "strongbox.settings", "STRONGBOX_LOG_LEVEL": "WARNING",
            # Every test connects from 127.0.0.1: the per-address limits are tested in tests/accounts instead.

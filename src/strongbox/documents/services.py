@@ -104,7 +104,7 @@ def document_create(*, owner, title: str, description: str, category: str, tags:
             document.tags.set(_tags_for(owner, tags))
             document_index(document)
             cache.bump(owner.pk)
-            transaction.on_commit(lambda: tasks.extract_document_text(document.pk))
+            transaction.on_commit(lambda: tasks.extract_document_text(document.pk), robust=True)
     except IntegrityError:
         default_storage.delete(name)
         raise TitleTaken() from None
@@ -188,6 +188,17 @@ def document_extract_text(*, document_id: int) -> None:
             _notify_text_result(document, status, error)
 
 
+def stalled_extractions_requeue(*, older_than: timedelta = timedelta(minutes=15), limit: int = 500) -> int:
+    """Enqueue text extraction again for documents still waiting for it after `older_than`: their task was lost
+    (the queue was unreachable at upload, or a worker died). Extraction is idempotent. Return how many."""
+    cutoff = timezone.now() - older_than
+    stalled = list(Document.objects.filter(text_status=TextStatus.PENDING, created_at__lt=cutoff)
+                   .order_by("created_at").values_list("pk", flat=True)[:limit])
+    for document_id in stalled:
+        tasks.extract_document_text(document_id)
+    return len(stalled)
+
+
 def _notify_text_result(document: Document, status: str, error: str) -> None:
     if status == TextStatus.READY:
         kind, message = Notification.Kind.TEXT_READY, f"“{document.title}” is indexed and can be searched."
@@ -211,7 +222,10 @@ def orphan_files_remove(*, older_than: timedelta = timedelta(hours=1)) -> int:
     """
     cutoff = timezone.now() - older_than
     removed = 0
-    directories, _ = default_storage.listdir(BLOB_PREFIX) if default_storage.exists(BLOB_PREFIX) else ([], [])
+    try:
+        directories, _ = default_storage.listdir(BLOB_PREFIX)
+    except FileNotFoundError:  # a local store before its first upload (object stores have no directories)
+        directories = []
     for directory in directories:
         folder = f"{BLOB_PREFIX}/{directory}"
         names = [f"{folder}/{name}" for name in default_storage.listdir(folder)[1]]

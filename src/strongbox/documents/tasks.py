@@ -6,6 +6,8 @@ Services enqueue these tasks, so the tasks import the services lazily to avoid a
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from strongbox.ops.periodic import once_per_interval
+
 
 @db_task(retries=3, retry_delay=10, retry_backoff=2)
 def extract_document_text(document_id: int) -> None:
@@ -15,7 +17,16 @@ def extract_document_text(document_id: int) -> None:
 
 
 @db_periodic_task(crontab(minute="*/30"))
+@once_per_interval(30 * 60)
 def remove_orphan_files() -> None:
     from strongbox.documents.services import orphan_files_remove
 
     orphan_files_remove()
+
+
+@db_periodic_task(crontab(minute="*/15"))
+@once_per_interval(15 * 60)
+def requeue_stalled_extractions() -> None:
+    from strongbox.documents.services import stalled_extractions_requeue
+
+    stalled_extractions_requeue()

@@ -1,16 +1,20 @@
 """Health probes and the error pages, which say what went wrong for the user and nothing about the server."""
 
+import functools
 import logging
 import secrets
 
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connections
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from huey.contrib.djhuey import HUEY
+
+from strongbox.ops.dbrouter import replica_aliases
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +26,8 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def _check_database() -> None:
-    with connection.cursor() as cursor:
+def _check_database(alias: str = "default") -> None:
+    with connections[alias].cursor() as cursor:
         cursor.execute("SELECT 1")
 
 
@@ -36,23 +40,37 @@ def _check_tasks() -> None:
     HUEY.storage.queue_size()
 
 
-CHECKS = {"database": _check_database, "storage": _check_storage, "tasks": _check_tasks}
+def _check_cache() -> None:
+    if hasattr(cache, "ping"):
+        cache.ping()
+
+
+def _checks() -> dict:
+    """Return {name: (check, required)}. A required dependency down makes the server unready (503); without an
+    optional one it still serves, degraded (200): cache errors read as misses, reads move to the primary, and
+    lost tasks are enqueued again (documents/tasks.py)."""
+    checks = {"database": (_check_database, True), "storage": (_check_storage, True),
+              "cache": (_check_cache, False), "tasks": (_check_tasks, False)}
+    for alias in replica_aliases():
+        checks[alias] = (functools.partial(_check_database, alias), False)
+    return checks
 
 
 @never_cache
 @require_safe
 def readyz(request):
-    """Every dependency a request needs is reachable; 503 naming the failing ones otherwise."""
-    results = {}
-    for name, check in CHECKS.items():
+    """Report each dependency: 200 "ok", 200 "degraded" without an optional one, 503 "unavailable" without a
+    required one."""
+    results, status = {}, "ok"
+    for name, (check, required) in _checks().items():
         try:
             check()
             results[name] = "ok"
         except Exception:  # a probe reports failure of any kind instead of raising it
             log.exception("readiness check %s failed", name)
             results[name] = "unavailable"
-    ready = all(value == "ok" for value in results.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
+            status = "unavailable" if required else ("degraded" if status == "ok" else status)
+    return JsonResponse({"status": status, "checks": results}, status=503 if status == "unavailable" else 200)
 
 
 def bad_request(request, exception=None):

@@ -1,0 +1,104 @@
+"""PostgreSQL full-text search: a weighted tsvector over title (A), tags (B), description (C) and the file's text
+(D), kept in its own table with a GIN index, ranked with ts_rank, excerpts from ts_headline.
+
+The text search configuration `strongbox_search` is `simple` (no stemming, no stop words, like the SQLite backend)
+with accents folded by the `unaccent` dictionary, so "creme" finds "Crème" and the excerpt still shows "Crème".
+Every statement is a literal with parameters: user input only ever arrives as a bound value.
+"""
+
+from django.db import connection
+
+from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, SearchBackend, highlight, query_terms
+
+# tsvector values are limited to 1 MB: index the start of very long texts.
+MAX_BODY_CHARS = 400_000
+CREATE_SQL = [
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    "CREATE TEXT SEARCH CONFIGURATION strongbox_search (COPY = simple)",
+    "ALTER TEXT SEARCH CONFIGURATION strongbox_search ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple",
+    """CREATE TABLE documents_search_pg (
+        document_id bigint PRIMARY KEY,
+        owner_id bigint NOT NULL,
+        title text NOT NULL,
+        tags text NOT NULL,
+        description text NOT NULL,
+        body text NOT NULL,
+        vector tsvector GENERATED ALWAYS AS (
+            setweight(to_tsvector('strongbox_search', title), 'A') ||
+            setweight(to_tsvector('strongbox_search', tags), 'B') ||
+            setweight(to_tsvector('strongbox_search', description), 'C') ||
+            setweight(to_tsvector('strongbox_search', body), 'D')
+        ) STORED)""",
+    "CREATE INDEX documents_search_pg_vector ON documents_search_pg USING gin (vector)",
+    "CREATE INDEX documents_search_pg_owner ON documents_search_pg (owner_id)",
+]
+DROP_SQL = ["DROP TABLE IF EXISTS documents_search_pg", "DROP TEXT SEARCH CONFIGURATION IF EXISTS strongbox_search"]
+
+UPSERT_SQL = """
+    INSERT INTO documents_search_pg (document_id, owner_id, title, tags, description, body)
+    VALUES (%s, %s, %s, %s, %s, %s)
+    ON CONFLICT (document_id) DO UPDATE SET owner_id = EXCLUDED.owner_id, title = EXCLUDED.title,
+        tags = EXCLUDED.tags, description = EXCLUDED.description, body = EXCLUDED.body
+"""
+DELETE_SQL = "DELETE FROM documents_search_pg WHERE document_id = %s"
+SEARCH_SQL = """
+    SELECT document_id FROM documents_search_pg, to_tsquery('strongbox_search', %s) AS query
+    WHERE owner_id = %s AND vector @@ query
+    ORDER BY ts_rank(vector, query) DESC, document_id LIMIT %s
+"""
+# Prefer an excerpt of the file's text, which says more than the title the user already sees.
+SNIPPET_SQL = """
+    SELECT document_id, CASE WHEN strpos(from_body, %s) > 0 THEN from_body ELSE from_all END
+    FROM (
+        SELECT document_id,
+               ts_headline('strongbox_search', body, query, options) AS from_body,
+               ts_headline('strongbox_search', concat_ws(' · ', title, tags, description, body), query, options)
+                   AS from_all
+        FROM documents_search_pg, to_tsquery('strongbox_search', %s) AS query,
+             concat('StartSel=', %s, ', StopSel=', %s, ', MaxWords=16, MinWords=6, ShortWord=0, MaxFragments=1')
+                 AS options
+        WHERE document_id = ANY(%s) AND vector @@ query
+    ) AS excerpts
+"""
+
+
+def tsquery(query: str) -> str | None:
+    """Return a tsquery matching every term (the last one as a prefix), or None for no terms."""
+    terms = query_terms(query)
+    if not terms:
+        return None
+    # Terms are runs of letters and digits; quoted, nothing in them acts as tsquery syntax.
+    quoted = [f"'{term}'" for term in terms]
+    quoted[-1] += ":*"
+    return " & ".join(quoted)
+
+
+class PostgresSearchBackend(SearchBackend):
+    def index(self, entry: IndexEntry) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(UPSERT_SQL, [entry.document_id, entry.owner_id, entry.title, entry.tags,
+                                        entry.description, entry.body[:MAX_BODY_CHARS]])
+
+    def remove(self, document_id: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(DELETE_SQL, [document_id])
+
+    def search(self, *, owner_id: int, query: str, limit: int = 1000) -> list[int]:
+        expression = tsquery(query)
+        if expression is None:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(SEARCH_SQL, [expression, owner_id, limit])
+            return [row[0] for row in cursor.fetchall()]
+
+    def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
+        expression = tsquery(query)
+        if expression is None or not document_ids:
+            return {}
+        with connection.cursor() as cursor:
+            cursor.execute(SNIPPET_SQL, [MARK_START, expression, MARK_START, MARK_END, list(document_ids)])
+            return {row[0]: highlight(row[1]) for row in cursor.fetchall()}
+
+    def clear(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM documents_search_pg")

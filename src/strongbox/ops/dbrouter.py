@@ -1,0 +1,217 @@
+"""Reads on PostgreSQL replicas, writes on the primary, and every client reading its own writes.
+
+A read goes to a replica only when the replica has replayed every write the reader may know of:
+- writes of the current request: a request that may write (any method but GET, HEAD, OPTIONS) or that runs inside
+  a transaction on the primary reads from the primary throughout;
+- the client's earlier writes: after a request that wrote, ReplicaPinMiddleware sets a cookie holding the primary's
+  WAL position (LSN) for REPLICA_PIN_SECONDS; until a replica has replayed that far, this client reads from the
+  primary. This covers the session a sign-in just created, on whichever app server the next request lands;
+- this process's own writes (from any thread, a task or a test), tracked the same way.
+A replica that is unreachable, or lags more than REPLICA_MAX_LAG_SECONDS, is skipped for REPLICA_RETRY_SECONDS;
+with no replica usable, reads fall back to the primary.
+
+Each request checks the replica it reads from once (a round trip on an open connection), so a replica stopped
+between two requests costs no failed request; the lag in seconds is measured at most once a second per process.
+"""
+
+import contextvars
+import logging
+import random
+import threading
+import time
+
+from django.conf import settings
+from django.db import DatabaseError, connections, transaction
+
+log = logging.getLogger(__name__)
+PIN_COOKIE = "strongbox-primary"
+LAG_CHECK_SECONDS = 1.0
+_LAG_SQL = """
+    SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
+                WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END
+"""
+
+# Per request (per thread outside requests): pinned to the primary; the WAL position the reader must see; the
+# replica already checked; whether this request wrote.
+_pinned = contextvars.ContextVar("strongbox_pinned", default=False)
+_required_lsn = contextvars.ContextVar("strongbox_required_lsn", default=0)
+_checked = contextvars.ContextVar("strongbox_replica_checked", default=None)
+_wrote = contextvars.ContextVar("strongbox_wrote", default=False)
+
+
+def replica_aliases() -> list[str]:
+    return [alias for alias in settings.DATABASES if alias.startswith("replica")]
+
+
+def parse_lsn(text: str) -> int:
+    """Return a PostgreSQL WAL position ('16/B374D848') as a number."""
+    high, low = text.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def primary_lsn() -> int:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
+        return parse_lsn(cursor.fetchone()[0])
+
+
+class _Replicas:
+    """What this process knows of each replica, and of its own last write."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.down_until: dict[str, float] = {}
+        self.lag_checked: dict[str, float] = {}
+        self.replayed: dict[str, int] = {}
+        self.process_wrote = False
+        self.process_lsn = 0
+
+    def note_process_write(self):
+        self.process_wrote = True
+
+    def required_lsn(self) -> int:
+        if self.process_wrote:
+            self.process_wrote = False
+            lsn = primary_lsn()
+            with self._lock:
+                self.process_lsn = max(self.process_lsn, lsn)
+        return max(self.process_lsn, _required_lsn.get())
+
+    def usable(self, alias: str) -> bool:
+        now = time.monotonic()
+        if self.down_until.get(alias, 0) > now:
+            return False
+        try:
+            connection = connections[alias]
+            if _checked.get() != alias:
+                if connection.connection is not None and not connection.is_usable():
+                    connection.close()
+                connection.ensure_connection()
+                _checked.set(alias)
+            if now - self.lag_checked.get(alias, 0) >= LAG_CHECK_SECONDS:
+                self._check_lag(alias, now)
+            required = self.required_lsn()
+            if required > self.replayed.get(alias, 0):
+                self._check_replayed(alias)
+            return required <= self.replayed.get(alias, 0) and self.down_until.get(alias, 0) <= now
+        except DatabaseError as error:
+            self._mark_down(alias, f"unreachable: {error}")
+            return False
+
+    def _check_lag(self, alias: str, now: float):
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_LAG_SQL)
+            (lag,) = cursor.fetchone()
+        self.lag_checked[alias] = now
+        if lag is not None and lag > settings.REPLICA_MAX_LAG_SECONDS:
+            self._mark_down(alias, f"{lag:.1f} s behind the primary")
+
+    def _check_replayed(self, alias: str):
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT pg_last_wal_replay_lsn()::text")
+            (replayed,) = cursor.fetchone()
+        if replayed is not None:
+            with self._lock:
+                self.replayed[alias] = max(self.replayed.get(alias, 0), parse_lsn(replayed))
+
+    def _mark_down(self, alias: str, why: str):
+        log.warning("Replica %s skipped for %s s: %s", alias, settings.REPLICA_RETRY_SECONDS, why)
+        with self._lock:
+            self.down_until[alias] = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+            self.replayed.pop(alias, None)
+        try:
+            connections[alias].close()
+        except DatabaseError:
+            pass
+
+    def reset(self):
+        with self._lock:
+            self.down_until.clear()
+            self.lag_checked.clear()
+            self.replayed.clear()
+
+
+replicas = _Replicas()
+
+
+_task_pins = threading.local()
+
+
+def task_started(task):
+    """Pin a task's reads to the primary: it usually follows a write that a replica may not have replayed yet."""
+    _task_pins.__dict__.setdefault("tokens", []).append(_pinned.set(True))
+
+
+def task_finished(task, value, exception):
+    _pinned.reset(_task_pins.tokens.pop())
+
+
+def _note_write(execute, sql, params, many, context):
+    if not sql.lstrip()[:6].upper().startswith(("SELECT", "SAVEPO", "RELEAS", "SET", "SHOW")):
+        _wrote.set(True)
+        connection = context["connection"]
+        if connection.in_atomic_block:
+            transaction.on_commit(replicas.note_process_write, using=connection.alias)
+        else:
+            replicas.note_process_write()
+    return execute(sql, params, many, context)
+
+
+def watch_writes(sender, connection, **kwargs):
+    """Track writes on the primary's connections (connected to connection_created when replicas are set)."""
+    if connection.alias == "default" and _note_write not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_note_write)
+
+
+class ReplicaRouter:
+    def db_for_read(self, model, **hints):
+        if _pinned.get() or connections["default"].in_atomic_block:
+            return "default"
+        aliases = replica_aliases()
+        random.shuffle(aliases)  # noqa: S311 (spreading load, not a secret)
+        for alias in aliases:
+            if replicas.usable(alias):
+                return alias
+        return "default"
+
+    def db_for_write(self, model, **hints):
+        return "default"
+
+    def allow_relation(self, obj1, obj2, **hints):
+        return True
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return db == "default"
+
+
+class ReplicaPinMiddleware:
+    """Read from the primary in requests that may write, and until the replicas have a client's last write."""
+
+    SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tokens = [(_pinned, _pinned.set(request.method not in self.SAFE_METHODS)),
+                  (_required_lsn, _required_lsn.set(self._client_lsn(request))),
+                  (_checked, _checked.set(None)), (_wrote, _wrote.set(False))]
+        try:
+            response = self.get_response(request)
+            if _wrote.get() and settings.REPLICA_PIN_SECONDS:
+                lsn = primary_lsn()
+                response.set_cookie(PIN_COOKIE, f"{lsn:x}", max_age=settings.REPLICA_PIN_SECONDS,
+                                    secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax")
+        finally:
+            for variable, token in reversed(tokens):
+                variable.reset(token)
+        return response
+
+    @staticmethod
+    def _client_lsn(request) -> int:
+        # A forged value only sends this client's own reads to the primary, so the cookie needs no signature.
+        try:
+            return int(request.COOKIES.get(PIN_COOKIE, "0"), 16)
+        except ValueError:
+            return 0

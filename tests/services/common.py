@@ -1,0 +1,59 @@
+"""What every service starter needs: a free loopback port, a wait for a port to accept connections, a process
+that is stopped when the test session ends, and a loud failure when a binary is missing."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+class ServiceUnavailable(RuntimeError):
+    """A service could not be started (missing binary, failed start-up)."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def require_binary(path: str) -> str:
+    found = shutil.which(path)
+    if not found:
+        raise ServiceUnavailable(f"{path} is not installed (see SYSTEM_PACKAGES in the Makefile)")
+    return found
+
+
+def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 30, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ServiceUnavailable(f"exited with {process.returncode}: {_tail(log)}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise ServiceUnavailable(f"nothing listens on 127.0.0.1:{port} after {timeout} s: {_tail(log)}")
+
+
+def stop(process: subprocess.Popen, timeout: float = 10):
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _tail(log: Path | None) -> str:
+    if log is None or not log.exists():
+        return "(no log)"
+    return log.read_text(errors="replace")[-2000:]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
