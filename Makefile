@@ -33,8 +33,10 @@ run: install
 	$(STRONGBOX) serve
 
 # Debian packages the tests drive: Chromium (browser tests), curl (the API walkthrough), openssl (a certificate for
-# the HTTPS server the security suite attacks).
-SYSTEM_PACKAGES := chromium curl openssl
+# the HTTPS server the security suite attacks), and the services of the scale-out run: PostgreSQL, Redis and
+# OpenStack Swift (the S3 server).
+SYSTEM_PACKAGES := chromium curl openssl postgresql redis-server swift swift-proxy swift-object swift-container \
+	swift-account
 
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -50,8 +52,11 @@ check: install-dev
 	$(VENV)/bin/bandit --quiet --recursive src
 	scripts/audit-dependencies.sh
 
+# The suite runs twice: embedded (SQLite, in-process cache, local files), then scale-out (PostgreSQL primary +
+# streaming replica, Redis, Swift's S3 API, each started by the test session on free loopback ports).
 test: install-dev system-packages check
 	$(VENV)/bin/pytest
+	STRONGBOX_TEST_SCALE_OUT=1 $(VENV)/bin/pytest
 
 clean:
 	rm -rf $(VENV) $(TOOLS)

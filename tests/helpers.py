@@ -28,7 +28,10 @@ def stored_files(storage) -> list[str]:
         for name in directories:
             yield from walk(f"{prefix}/{name}" if prefix else name)
 
-    return sorted(walk(""))
+    try:
+        return sorted(walk(""))
+    except FileNotFoundError:  # a local store nothing was ever saved to
+        return []
 
 
 def upload(client, *, filename: str = "notes.txt", content: bytes = b"plain words here\n", **fields):

@@ -2,6 +2,8 @@ import json
 import logging
 
 import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -88,3 +90,9 @@ def test_only_superusers_can_change_privileges_in_the_admin(alice, bob):
         "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
     bob.refresh_from_db()
     assert not bob.is_staff and not bob.is_superuser
+
+
+@pytest.mark.skipif(settings.DATABASE_URL != "", reason="on PostgreSQL the audit log is partitioned (tests/scaleout)")
+def test_the_auditlog_command_explains_that_sqlite_keeps_one_table():
+    with pytest.raises(CommandError, match="PostgreSQL only"):
+        call_command("auditlog", "--ensure", "3")

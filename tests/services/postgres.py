@@ -13,7 +13,8 @@ from pathlib import Path
 
 from services.common import ServiceUnavailable, free_port
 
-BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian installs each major version side by side; take the newest.
+BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name), default=Path("/missing"))
 # Durability is worth nothing to a test database; speed is.
 SETTINGS = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "wal_level=replica",
             "max_wal_senders=5", "hot_standby=on", "max_connections=200", "shared_buffers=64MB",

@@ -1,4 +1,4 @@
-"""Account mails, sent from the task queue so a request's timing never depends on them."""
+"""Account mails, sent from the task queue so a request's timing never depends on them; audit log upkeep."""
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -7,11 +7,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
+from strongbox.accounts import partitions
 from strongbox.accounts.models import EmailChange, User
 from strongbox.accounts.selectors import email_change_timeout
 from strongbox.accounts.tokens import activation_token, email_change_token
+from strongbox.ops.periodic import once_per_interval
 
 MAIL_RETRY = {"retries": 5, "retry_delay": 30, "retry_backoff": 2}
 
@@ -74,3 +77,10 @@ def send_email_changed_notice(user_id: int, old_email: str) -> None:
         return
     # Only a hint of the new address: the old mailbox may no longer be the account owner's.
     _send("accounts/mail/email_changed.txt", old_email, user=user, new_email=_masked(user.email))
+
+
+@db_periodic_task(crontab(hour="*/6", minute="7"))
+@once_per_interval(6 * 3600)
+def create_audit_partitions() -> None:
+    """Keep the coming months' audit log partitions ready (PostgreSQL; nothing to do on SQLite)."""
+    partitions.partitions_ensure(months=3)

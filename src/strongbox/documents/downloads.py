@@ -1,7 +1,8 @@
 """The response that sends a stored document's file: used by the HTML download view and the API alike."""
 
+from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import content_disposition_header
 
@@ -34,6 +35,8 @@ def document_file_response(request: HttpRequest, document: Document) -> HttpResp
     """Stream the file with its original name, stored type, an ETag (304 on a match) and Range support."""
     etag = f'"{document.sha256}"'
     response = get_conditional_response(request, etag=etag)
+    if response is None and settings.S3_PRESIGNED_DOWNLOADS:
+        return _redirect_to_store(document)
     if response is None:
         response = _file_response(request, document)
         response["ETag"] = etag
@@ -41,6 +44,20 @@ def document_file_response(request: HttpRequest, document: Document) -> HttpResp
     patch_cache_control(response, private=True, no_store=True)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = FILE_CSP if document.extension == "pdf" else SANDBOXED_FILE_CSP
+    return response
+
+
+def _redirect_to_store(document: Document) -> HttpResponse:
+    """Send the client to a short-lived signed URL of the object store, which then serves the bytes (and
+    ranges) itself, with the same name and type as a download through Strongbox."""
+    attachment = document.extension not in INLINE_EXTENSIONS
+    url = default_storage.url(document.file.name, parameters={
+        "ResponseContentType": document.content_type,
+        "ResponseContentDisposition": content_disposition_header(attachment, document.original_filename),
+        "ResponseCacheControl": "private, no-store",
+    })
+    response = HttpResponseRedirect(url)
+    patch_cache_control(response, private=True, no_store=True)
     return response
 
 

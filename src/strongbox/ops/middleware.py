@@ -1,6 +1,7 @@
 """Cross-cutting request and response handling: proxies, security headers."""
 
 from django.conf import settings
+from django.utils.cache import patch_cache_control
 
 from strongbox.lib.clientip import client_ip, is_trusted
 
@@ -41,4 +42,19 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
+
+
+class CachePolicyMiddleware:
+    """Give every response without its own Cache-Control `private, no-store`: pages carry user data, CSRF
+    tokens or both, so neither a shared cache nor the browser's disk may keep them. Responses that are the same
+    for everyone say so themselves (the API schema and docs; static files through WhiteNoise: immutable)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True, no_store=True)
         return response
