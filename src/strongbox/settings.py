@@ -300,6 +300,9 @@ QUOTA_DOCUMENTS = env_int("STRONGBOX_QUOTA_DOCUMENTS", 10_000, minimum=1)
 QUOTA_BYTES = env_size("STRONGBOX_QUOTA_BYTES", 5 * 1024**3)
 ARCHIVE_MAX_ENTRIES = env_int("STRONGBOX_ARCHIVE_MAX_ENTRIES", 1000, minimum=1)
 ARCHIVE_MAX_UNCOMPRESSED = env_size("STRONGBOX_ARCHIVE_MAX_UNCOMPRESSED", 100 * 1024 * 1024)
+# Deleted documents leave a tombstone (no file, no text) this long, so a late update from another primary
+# conflicts with it instead of bringing the document back.
+TOMBSTONE_DAYS = env_int("STRONGBOX_TOMBSTONE_DAYS", 7, minimum=1)
 EXTRACT_TIMEOUT = env_int("STRONGBOX_EXTRACT_TIMEOUT", 60, minimum=1)
 EXTRACT_MEMORY = env_size("STRONGBOX_EXTRACT_MEMORY", 512 * 1024 * 1024)
 # The API: requests per minute per key or signed-in user, and per client address for unauthenticated calls.

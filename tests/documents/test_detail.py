@@ -1,9 +1,13 @@
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from helpers import stored_files
-from strongbox.documents.models import Document, Tag
+from strongbox.documents import services
+from strongbox.documents.models import Document, DocumentText, Tag
 
 pytestmark = pytest.mark.django_db
 MISSING = "AAAAAAAAAAAAAAAAAAAAAA"
@@ -103,6 +107,26 @@ def test_it_deletes_the_row_file_and_index_entry(alice_client, uploaded, isolate
     assert stored_files(isolated_storage) == []
     assert alice_client.get(reverse("documents:list"), {"q": "gone"}).context["result"].documents == []
     assert Tag.objects.filter(name="temp").exists()  # tags outlive documents; the sidebar hides unused ones
+    # What stays is a tombstone: no file, text, tags or index entry, a new version, and the title free again.
+    tombstone = Document.with_tombstones.get(pk=document.pk)
+    assert tombstone.deleted_at and tombstone.version == document.version + 1
+    assert not DocumentText.objects.filter(document_id=document.pk).exists() and not tombstone.tags.exists()
+    assert uploaded("txt", title="Gone soon").pk != document.pk
+
+
+def test_a_change_that_meets_a_tombstone_is_a_conflict_and_tombstones_are_purged_later(uploaded):
+    document = uploaded("txt", title="Contested")
+    stale_version = document.version
+    services.document_delete(document=document)
+    with pytest.raises(services.VersionConflict):
+        services.document_update(document=document, title="Revived", description="", category="other", tags=[],
+                                 if_version=stale_version)
+    with pytest.raises(services.VersionConflict):
+        services.document_update(document=document, title="Revived", description="", category="other", tags=[])
+    assert services.tombstones_purge() == 0
+    Document.with_tombstones.filter(pk=document.pk).update(deleted_at=timezone.now() - timedelta(days=8))
+    assert services.tombstones_purge() == 1
+    assert not Document.with_tombstones.filter(pk=document.pk).exists()
 
 
 @pytest.mark.parametrize(("route", "data"), [("documents:edit", {"title": "Changed", "category": "other"}),

@@ -39,7 +39,21 @@ class Tag(models.Model):
         return self.name
 
 
+class LiveDocuments(models.Manager):
+    """Documents that are not deleted: what every query of the application sees."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class Document(models.Model):
+    """A stored file and its metadata.
+
+    Deleting leaves a tombstone for TOMBSTONE_DAYS (deleted_at set, version bumped, file, text, tags and index
+    entry gone at once), purged later: with several primaries, an update that meets a tombstone is a version
+    conflict instead of bringing the document back (docs/architecture.md, "Multi-primary readiness").
+    """
+
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(max_length=100)
@@ -58,9 +72,15 @@ class Document(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Bumped by every change to the editable fields: the API's ETag, checked by If-Match against lost updates.
     version = models.PositiveIntegerField(default=1)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = LiveDocuments()
+    with_tombstones = models.Manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint("owner", Lower("title"), name="documents_document_owner_title_ci")]
+        constraints = [models.UniqueConstraint("owner", Lower("title"), condition=models.Q(deleted_at__isnull=True),
+                                               name="documents_document_owner_title_ci")]
+        base_manager_name = "with_tombstones"
         indexes = [
             models.Index(fields=["owner", "created_at"]),
             models.Index(fields=["owner", "title"]),

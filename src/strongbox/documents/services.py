@@ -139,17 +139,30 @@ def document_update(*, document: Document, title: str, description: str, categor
 
 
 def document_delete(*, document: Document, if_version: int | None = None) -> None:
-    """Delete the row and index entry now and the file once that has committed (VersionConflict if
-    `if_version` is given and no longer current)."""
+    """Delete a document: its text, tags and index entry now, its file once that has committed; the row stays
+    as a tombstone until tombstones_purge (VersionConflict if `if_version` is given and no longer current)."""
     name = document.file.name
+    now = timezone.now()
     with transaction.atomic():
         rows = Document.objects.filter(pk=document.pk)
-        if if_version is not None and not rows.filter(version=if_version).exists():
-            raise VersionConflict()
+        if if_version is not None:
+            rows = rows.filter(version=if_version)
+        if not rows.update(deleted_at=now, updated_at=now, version=F("version") + 1):
+            if if_version is not None:
+                raise VersionConflict()
+            return  # deleted by a concurrent request
         get_backend().remove(document.pk)
-        document.delete()
+        DocumentText.objects.filter(document_id=document.pk).delete()
+        document.tags.clear()
         cache.bump(document.owner_id)
         transaction.on_commit(lambda: default_storage.delete(name))
+
+
+def tombstones_purge(*, older_than: timedelta | None = None) -> int:
+    """Remove the rows of documents deleted more than `older_than` (TOMBSTONE_DAYS) ago; return how many."""
+    cutoff = timezone.now() - (older_than or timedelta(days=settings.TOMBSTONE_DAYS))
+    _, per_model = Document.with_tombstones.filter(deleted_at__lt=cutoff).delete()
+    return per_model.get(Document._meta.label, 0)
 
 
 def document_index(document: Document) -> None:

@@ -30,3 +30,11 @@ def requeue_stalled_extractions() -> None:
     from strongbox.documents.services import stalled_extractions_requeue
 
     stalled_extractions_requeue()
+
+
+@db_periodic_task(crontab(hour="4", minute="17"))
+@once_per_interval(24 * 3600)
+def purge_tombstones() -> None:
+    from strongbox.documents.services import tombstones_purge
+
+    tombstones_purge()
