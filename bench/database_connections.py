@@ -58,9 +58,13 @@ class Measurement:
 
 
 @dataclass
-class Run:
-    results: dict[str, Measurement]
-    sessions_opened: int
+class Server:
+    strategy: str
+    port: int
+    process: subprocess.Popen
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
 
 
 def seed() -> tuple[str, str]:
