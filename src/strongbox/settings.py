@@ -113,7 +113,6 @@ TEMPLATES = [
 DATABASE_URL = env_secret("DATABASE_URL") or ""
 DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
 REDIS_URL = env_secret("REDIS_URL") or ""
-SCALE_OUT = bool(DATABASE_URL or REDIS_URL)
 if DATABASE_REPLICA_URLS and not DATABASE_URL:
     raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs DATABASE_URL: replicas serve reads for a primary.")
 

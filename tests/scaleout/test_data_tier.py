@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from helpers import PASSWORD
+from services.common import free_port
 from strongbox.documents.models import Document, TextStatus
 from strongbox.ops.dbrouter import PIN_COOKIE, ReplicaRouter, replicas
 
@@ -133,8 +134,6 @@ class App:
     """A `strongbox serve` or `strongbox worker` process on the test database and the shared services."""
 
     def __init__(self, env: dict, log, *command: str):
-        from services.common import free_port
-
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log

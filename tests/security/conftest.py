@@ -10,7 +10,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from services.common import free_port
 
 PASSWORD = "correct horse battery staple"
 # alice owns documents, bob attacks them; carol is locked out on purpose; dave is probed for timing.
@@ -33,12 +34,6 @@ def _require(binary: str) -> str:
             pytest.fail(f"{binary} is required for the security suite")
         pytest.skip(f"{binary} is not installed")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -118,7 +113,7 @@ def server(tmp_path_factory):
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",  # noqa: S603
                     "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(certificate)], check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     # The attacked server runs embedded (its state is read back from its SQLite file), in both runs of the suite.
     embedded = {name: value for name, value in os.environ.items() if name not in SCALE_OUT_VARIABLES}
     env = {**embedded, "STRONGBOX_ENV": "production", "STRONGBOX_SECRET_KEY": secrets.token_urlsafe(50),
