@@ -157,8 +157,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Reads go to a replica unless the request writes, the user wrote within REPLICA_PIN_SECONDS, or the replica is
-# down or further behind than REPLICA_MAX_LAG_SECONDS; writes always go to the primary (ops/dbrouter.py).
+# Reads go to a replica unless the request may write, the replica has not replayed the client's last write yet
+# (a cookie holding its WAL position, kept REPLICA_PIN_SECONDS at most), or the replica is down or more than
+# REPLICA_MAX_LAG_SECONDS behind; writes always go to the primary (ops/dbrouter.py).
 DATABASE_ROUTERS = ["strongbox.ops.dbrouter.ReplicaRouter"] if DATABASE_REPLICA_URLS else []
 if DATABASE_REPLICA_URLS:
     # Before anything reads the database (the session, the user) so those reads are routed with the pin.
