@@ -4,6 +4,7 @@ tasks shared between separate app and worker processes."""
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ import time
 import pytest
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -130,6 +132,22 @@ def test_pages_and_downloads_work_while_redis_is_down(alice_client, document, cl
     assert client.get("/readyz").json()["status"] == "ok"
 
 
+def test_an_invalidation_lost_while_redis_was_unreachable_leaves_no_stale_value(cluster):
+    cache.set("totals", "before")
+    cache.set("other", "kept?")
+    # Frozen, not stopped: Redis keeps its data but answers nothing, as behind a network partition.
+    cluster.redis.process.send_signal(signal.SIGSTOP)
+    try:
+        cache.delete("totals")  # times out: dropped
+        assert cache.get("other") is None  # a miss while unreachable
+    finally:
+        cluster.redis.process.send_signal(signal.SIGCONT)
+    assert cache.get("totals") is None  # not the stale "before"
+    assert cache.get("other") is None  # everything cached before the outage is forgotten
+    cache.set("totals", "after")
+    assert cache.get("totals") == "after"
+
+
 class App:
     """A `strongbox serve` or `strongbox worker` process on the test database and the shared services."""
 
@@ -142,7 +160,7 @@ class App:
                                         stdout=log.open("w"), stderr=subprocess.STDOUT)
 
     def wait(self):
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
             try:
@@ -150,7 +168,7 @@ class App:
                     return self
             except requests.ConnectionError:
                 time.sleep(0.2)
-        raise AssertionError(f"not up after 30 s: {self.log.read_text()}")
+        raise AssertionError(f"not up after 60 s: {self.log.read_text()}")
 
     def stop(self):
         self.process.terminate()
