@@ -3,12 +3,13 @@
 "persistent" (STRONGBOX_DATABASE_CONNECTIONS=persistent) keeps one connection per app-server thread open between
 requests; "pool" shares a psycopg pool of STRONGBOX_DATABASE_POOL_SIZE connections among a process's threads.
 
-The benchmark starts a private PostgreSQL and Redis on free loopback ports, seeds one user with 50 documents, then
-runs `strongbox serve --no-worker` (2 workers x 4 threads) once per strategy and drives it with wrk for a fixed time
-per scenario: the 50-document list page, a document's detail page, the JSON API list and a search. It prints
-requests/s and p99 latency per scenario, the pool/persistent ratio, and the other half of the trade-off: the
-server-side connections PostgreSQL saw (peak open and peak active, sampled during each scenario, and the sessions
-opened over each strategy's whole run).
+The benchmark starts a private PostgreSQL and Redis on free loopback ports and seeds one user with 50 documents.
+It then runs `strongbox serve --no-worker` (2 workers x 4 threads) once per strategy, both at the same time, and
+drives one while the other waits, with wrk for a fixed time per scenario: the 50-document list page, a document's
+detail page, the JSON API list and a search; which strategy goes first alternates from scenario to scenario. It
+prints requests/s and p99 latency per scenario, the pool/persistent ratio, and the other half of the trade-off: the
+server-side connections PostgreSQL saw (peak open and peak active during each scenario, and the connections each
+server opened over the whole run), sampled from pg_stat_activity.
 
 Needs PostgreSQL, redis-server and wrk (Debian packages postgresql, redis-server, wrk); as root, PostgreSQL runs as
 the `postgres` user. Takes about two minutes with the defaults:
@@ -20,7 +21,7 @@ import argparse
 import os
 import re
 import shutil
-import subprocess  # noqa: S404 - starts the server under test and wrk, fixed argument lists
+import subprocess  # noqa: S404 - starts the servers under test and wrk, fixed argument lists
 import sys
 import tempfile
 import threading
@@ -43,7 +44,7 @@ WARM_UP_SECONDS = 2
 SAMPLE_INTERVAL = 0.25
 # The app's connections only: the monitor connects to the "postgres" database, and autovacuum workers are not
 # client backends.
-ACTIVITY_SQL = ("SELECT count(*), count(*) FILTER (WHERE state = 'active') FROM pg_stat_activity "
+ACTIVITY_SQL = ("SELECT application_name, pid, backend_start, state FROM pg_stat_activity "
                 "WHERE datname = 'strongbox' AND backend_type = 'client backend'")
 SESSIONS_SQL = "SELECT sessions FROM pg_stat_database WHERE datname = 'strongbox'"
 
@@ -98,8 +99,11 @@ def seed() -> tuple[str, str]:
     return client.cookies["sessionid"].value, documents[1].public_id
 
 
-def start_server(strategy: str, pool_size: int, port: int, log: Path) -> subprocess.Popen:
+def start_server(strategy: str, pool_size: int, log: Path) -> Server:
+    port = free_port()
     env = {**os.environ, "STRONGBOX_DATABASE_CONNECTIONS": strategy, "STRONGBOX_DATABASE_POOL_SIZE": str(pool_size),
+           # libpq labels the server's connections with it, so pg_stat_activity tells the two servers apart.
+           "PGAPPNAME": strategy,
            # wrk makes thousands of API calls a second as one user: the default limit (600 a minute) would answer
            # most of them with 429.
            "STRONGBOX_API_RATE_LIMIT": "1000000000"}
@@ -108,18 +112,18 @@ def start_server(strategy: str, pool_size: int, port: int, log: Path) -> subproc
                "--workers", str(WORKERS), "--threads", str(THREADS)]
     # The access log goes to a file: on the terminal it would drown the results.
     with log.open("ab") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    return Server(strategy, port, process)
 
 
-def check_pages(port: int, cookie: str, paths: dict[str, str]) -> None:
+def check_pages(server: Server, cookie: str, paths: dict[str, str]) -> None:
     """Fail unless every page answers 200 to the session: wrk counts the redirect to the sign-in page as a
     success, and would happily measure that instead."""
     for path in paths.values():
-        url = f"http://127.0.0.1:{port}{path}"
-        request = urllib.request.Request(url, headers={"Cookie": f"sessionid={cookie}"})  # noqa: S310
+        request = urllib.request.Request(server.url(path), headers={"Cookie": f"sessionid={cookie}"})  # noqa: S310
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            if response.status != 200 or response.url != url:
-                raise RuntimeError(f"{path} answered {response.status} at {response.url}, not a 200 page")
+            if response.status != 200 or response.url != server.url(path):
+                raise RuntimeError(f"{server.strategy}: {path} answered {response.status} at {response.url}")
 
 
 def wrk(url: str, cookie: str, duration: int) -> Measurement:
@@ -129,21 +133,22 @@ def wrk(url: str, cookie: str, duration: int) -> Measurement:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors
-                                                          else 0)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
     return Measurement(rps, float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit], errors)
 
 
-class ConnectionSampler:
-    """Samples, in a background thread, how many connections the app holds on its database and how many of them
-    run a query, keeping the peaks."""
+class ConnectionMonitor:
+    """Samples pg_stat_activity in a background thread for the whole run: every connection each server opened
+    (by pid and start time, so a reused pid still counts), and the peaks since the last reset."""
 
-    def __init__(self, monitor: psycopg.Connection):
-        self.monitor = monitor
-        self.peak_open = self.peak_active = 0
+    def __init__(self, url: str):
+        self.url = url
+        self.sessions: dict[str, set] = {strategy: set() for strategy in STRATEGIES}
+        self.peaks: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
 
     def __enter__(self):
         self._thread.start()
@@ -153,66 +158,96 @@ class ConnectionSampler:
         self._stop.set()
         self._thread.join()
 
-    def _sample(self):
-        while not self._stop.is_set():
-            opened, active = self.monitor.execute(ACTIVITY_SQL).fetchone()
-            self.peak_open, self.peak_active = max(self.peak_open, opened), max(self.peak_active, active)
-            self._stop.wait(SAMPLE_INTERVAL)
+    def reset_peaks(self) -> None:
+        with self._lock:
+            self.peaks = {strategy: (0, 0) for strategy in STRATEGIES}
+
+    def _sample_until_stopped(self):
+        # Autocommit: pg_stat_activity is a snapshot taken once per transaction.
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            while not self._stop.is_set():
+                rows = connection.execute(ACTIVITY_SQL).fetchall()
+                with self._lock:
+                    for strategy in STRATEGIES:
+                        mine = [(pid, start, state) for name, pid, start, state in rows if name == strategy]
+                        self.sessions[strategy].update((pid, start) for pid, start, _ in mine)
+                        active = sum(state == "active" for *_, state in mine)
+                        peak_open, peak_active = self.peaks.get(strategy, (0, 0))
+                        self.peaks[strategy] = (max(peak_open, len(mine)), max(peak_active, active))
+                self._stop.wait(SAMPLE_INTERVAL)
 
 
-def sessions_after_disconnect(monitor: psycopg.Connection, timeout: float = 15) -> int:
-    """Wait until the app's connections are gone, then return the sessions ever opened on its database."""
-    deadline = time.monotonic() + timeout
-    while monitor.execute(ACTIVITY_SQL).fetchone()[0] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    # A backend leaves pg_stat_activity just before it flushes its statistics on exit.
-    time.sleep(0.5)
-    return monitor.execute(SESSIONS_SQL).fetchone()[0]
+def sessions_opened(url: str, timeout: float = 15) -> int:
+    """Wait until no app connection is left, then return the sessions PostgreSQL ever opened on its database."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        deadline = time.monotonic() + timeout
+        while connection.execute(ACTIVITY_SQL).fetchall() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # A backend leaves pg_stat_activity just before it flushes its statistics on exit.
+        time.sleep(0.5)
+        return connection.execute(SESSIONS_SQL).fetchone()[0]
 
 
-def run_strategy(strategy: str, paths: dict[str, str], cookie: str, monitor: psycopg.Connection,
-                 args: argparse.Namespace, log: Path) -> Run:
-    before = sessions_after_disconnect(monitor)
-    port = free_port()
-    server = start_server(strategy, args.pool_size, port, log)
-    results = {}
+def measure(servers: dict[str, Server], paths: dict[str, str], cookie: str, monitor: ConnectionMonitor,
+            duration: int) -> dict[str, dict[str, Measurement]]:
+    """Drive each scenario on one server, then on the other, swapping who goes first from one scenario to the
+    next, so a drift in the machine's speed (other load, CPU boost) does not favour either strategy."""
+    results: dict[str, dict[str, Measurement]] = {strategy: {} for strategy in STRATEGIES}
+    for number, (label, path) in enumerate(paths.items()):
+        for strategy in STRATEGIES if number % 2 == 0 else STRATEGIES[::-1]:
+            monitor.reset_peaks()
+            measurement = wrk(servers[strategy].url(path), cookie, duration)
+            measurement.peak_open, measurement.peak_active = monitor.peaks[strategy]
+            results[strategy][label] = measurement
+    return results
+
+
+def benchmark(paths: dict[str, str], cookie: str, database_url: str, args: argparse.Namespace,
+              log_dir: Path) -> tuple[dict[str, dict[str, Measurement]], dict[str, int], int]:
+    """Run both servers side by side (the idle one waits) and measure them; return the measurements, the
+    connections each server opened as sampled, and the sessions PostgreSQL counted in all."""
+    before = sessions_opened(database_url)
+    servers: dict[str, Server] = {}
     try:
-        wait_for_port(port, server, timeout=60, log=log)
-        check_pages(port, cookie, paths)
-        # Open the connections and load the code before measuring: the steady state is what's compared.
-        wrk(f"http://127.0.0.1:{port}{paths['list page (50 docs)']}", cookie, WARM_UP_SECONDS)
-        for label, path in paths.items():
-            with ConnectionSampler(monitor) as sampler:
-                results[label] = wrk(f"http://127.0.0.1:{port}{path}", cookie, args.duration)
-            results[label].peak_open, results[label].peak_active = sampler.peak_open, sampler.peak_active
+        with ConnectionMonitor(database_url) as monitor:
+            for strategy in STRATEGIES:
+                servers[strategy] = start_server(strategy, args.pool_size, log_dir / f"{strategy}.log")
+            for server in servers.values():
+                wait_for_port(server.port, server.process, timeout=60, log=log_dir / f"{server.strategy}.log")
+                check_pages(server, cookie, paths)
+                # Open the connections and load the code before measuring: the steady state is what's compared.
+                wrk(server.url(paths["list page (50 docs)"]), cookie, WARM_UP_SECONDS)
+            results = measure(servers, paths, cookie, monitor, args.duration)
     finally:
-        stop(server, timeout=30)
-    return Run(results, sessions_after_disconnect(monitor) - before)
+        for server in servers.values():
+            stop(server.process, timeout=30)
+    sampled = {strategy: len(sessions) for strategy, sessions in monitor.sessions.items()}
+    return results, sampled, sessions_opened(database_url) - before
 
 
-def report(runs: dict[str, Run], args: argparse.Namespace, elapsed: float) -> None:
-    persistent, pool = runs["persistent"], runs["pool"]
+def report(results: dict[str, dict[str, Measurement]], sampled: dict[str, int], counted: int,
+           args: argparse.Namespace) -> None:
     print(f"\n{WORKERS} workers x {THREADS} threads each, pool size {args.pool_size} per worker, "
           f"wrk -t2 -c16 -d{args.duration}s, loopback\n")
     print(f"{'scenario':<22}{'persistent req/s':>17}{'p99 ms':>9}{'conns':>7}"
           f"{'pool req/s':>12}{'p99 ms':>9}{'conns':>7}{'pool/persistent':>17}")
-    for label, p in persistent.results.items():
-        q = pool.results[label]
+    for label, p in results["persistent"].items():
+        q = results["pool"][label]
         print(f"{label:<22}{p.rps:>17.0f}{p.p99_ms:>9.1f}{f'{p.peak_open}/{p.peak_active}':>7}"
               f"{q.rps:>12.0f}{q.p99_ms:>9.1f}{f'{q.peak_open}/{q.peak_active}':>7}{q.rps / p.rps:>16.2f}x")
     print(f"\nconns: peak PostgreSQL connections open/active during the scenario (sampled every {SAMPLE_INTERVAL} s)")
-    print(f"sessions opened over the whole run: persistent {persistent.sessions_opened}, pool {pool.sessions_opened}")
-    for strategy, run in runs.items():
-        for label, measurement in run.results.items():
+    print(f"connections opened over the run: persistent {sampled['persistent']}, pool {sampled['pool']} "
+          f"(sampled); PostgreSQL counted {counted} sessions in all")
+    for strategy, measurements in results.items():
+        for label, measurement in measurements.items():
             if measurement.errors:
                 print(f"WARNING: {strategy}, {label}: {measurement.errors} errors (non-2xx/3xx or socket)")
-    print(f"total time {elapsed:.0f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario and strategy")
-    parser.add_argument("--pool-size", type=int, default=4, help="STRONGBOX_DATABASE_POOL_SIZE for the pool run")
+    parser.add_argument("--pool-size", type=int, default=4, help="STRONGBOX_DATABASE_POOL_SIZE for the pool server")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -228,14 +263,13 @@ def main() -> None:
         cookie, document = seed()
         paths = {"list page (50 docs)": "/documents/", "detail page": f"/documents/{document}/",
                  "API list (JSON)": "/api/v1/documents", "search ?q=word1": "/documents/?q=word1"}
-        with psycopg.connect(cluster.primary.url("postgres"), autocommit=True) as monitor:
-            runs = {strategy: run_strategy(strategy, paths, cookie, monitor, args, data_dir / f"{strategy}.log")
-                    for strategy in STRATEGIES}
+        results, sampled, counted = benchmark(paths, cookie, cluster.primary.url("postgres"), args, data_dir)
     finally:
         redis.close()
         cluster.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
-    report(runs, args, time.monotonic() - started)
+    report(results, sampled, counted, args)
+    print(f"total time {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":
