@@ -116,16 +116,18 @@ REDIS_URL = env_secret("REDIS_URL") or ""
 if DATABASE_REPLICA_URLS and not DATABASE_URL:
     raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs DATABASE_URL: replicas serve reads for a primary.")
 
-# PostgreSQL connections: "persistent" keeps one connection per worker thread open between requests; "pool" shares
-# a psycopg pool of DATABASE_POOL_SIZE connections among a process's threads (docs/operations.md compares them).
-DATABASE_CONNECTIONS = env_choice("STRONGBOX_DATABASE_CONNECTIONS", "persistent", ("persistent", "pool"))
-DATABASE_POOL_SIZE = env_int("STRONGBOX_DATABASE_POOL_SIZE", 8, minimum=1)
+# PostgreSQL connections: "pool" shares a psycopg pool of DATABASE_POOL_SIZE connections among a process's threads;
+# "persistent" keeps one connection per thread open between requests. Measured (bench/database_connections.py,
+# docs/operations.md): the same throughput with half the connections, so the pool is the default.
+DATABASE_CONNECTIONS = env_choice("STRONGBOX_DATABASE_CONNECTIONS", "pool", ("pool", "persistent"))
+DATABASE_POOL_SIZE = env_int("STRONGBOX_DATABASE_POOL_SIZE", 4, minimum=1)
 
 
 def _postgres(url: str, alias: str) -> dict:
     try:
+        # Either way a connection is checked before use, so a restarted server costs no failed request.
         database = dj_database_url.parse(url, conn_max_age=0 if DATABASE_CONNECTIONS == "pool" else 600,
-                                         conn_health_checks=DATABASE_CONNECTIONS == "persistent")
+                                         conn_health_checks=True)
     except ValueError as error:
         raise ImproperlyConfigured(f"{alias}: {error}") from None
     if database["ENGINE"] != "django.db.backends.postgresql":

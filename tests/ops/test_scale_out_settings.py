@@ -44,7 +44,7 @@ def test_environment_variables_alone_switch_every_backend_to_scale_out(tmp_path)
     assert settings_of(
         tmp_path, DATABASE_URL="postgres://sb@db1:5432/strongbox",
         DATABASE_REPLICA_URLS="postgres://sb@db2/strongbox,postgres://sb@db3/strongbox", REDIS_URL="redis://cache:6379/0",
-        STRONGBOX_STORAGE="s3", STRONGBOX_S3_BUCKET="documents", STRONGBOX_DATABASE_CONNECTIONS="pool",
+        STRONGBOX_STORAGE="s3", STRONGBOX_S3_BUCKET="documents",
     ) == {
         "databases": {"default": "django.db.backends.postgresql", "replica1": "django.db.backends.postgresql",
                       "replica2": "django.db.backends.postgresql"},
@@ -73,3 +73,8 @@ def test_a_wrong_value_stops_start_up_naming_the_variable(tmp_path, env, message
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr.splitlines()[-1]
+
+
+def test_persistent_connections_replace_the_pool_when_asked(tmp_path):
+    assert settings_of(tmp_path, DATABASE_URL="postgres://sb@db1/strongbox",
+                       STRONGBOX_DATABASE_CONNECTIONS="persistent")["pool"] is False
