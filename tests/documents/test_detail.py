@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from helpers import stored_files
 from strongbox.documents import services
-from strongbox.documents.models import Document, DocumentText, Tag
+from strongbox.documents.models import Document, DocumentText, Notification, Tag
 
 pytestmark = pytest.mark.django_db
 MISSING = "AAAAAAAAAAAAAAAAAAAAAA"
@@ -99,6 +99,7 @@ def test_it_asks_before_deleting_and_never_deletes_on_get(alice_client, uploaded
 def test_it_deletes_the_row_file_and_index_entry(alice_client, uploaded, isolated_storage,
                                                  django_capture_on_commit_callbacks):
     document = uploaded("txt", title="Gone soon", tags="temp")
+    assert Notification.objects.filter(document_id=document.pk).exists()  # "is indexed"
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_client.post(reverse("documents:delete", args=[document.public_id]))
     assert response.status_code == 302
@@ -111,6 +112,7 @@ def test_it_deletes_the_row_file_and_index_entry(alice_client, uploaded, isolate
     tombstone = Document.with_tombstones.get(pk=document.pk)
     assert tombstone.deleted_at and tombstone.version == document.version + 1
     assert not DocumentText.objects.filter(document_id=document.pk).exists() and not tombstone.tags.exists()
+    assert not Notification.objects.filter(document_id=document.pk).exists()
     assert uploaded("txt", title="Gone soon").pk != document.pk
 
 

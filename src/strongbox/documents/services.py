@@ -139,8 +139,9 @@ def document_update(*, document: Document, title: str, description: str, categor
 
 
 def document_delete(*, document: Document, if_version: int | None = None) -> None:
-    """Delete a document: its text, tags and index entry now, its file once that has committed; the row stays
-    as a tombstone until tombstones_purge (VersionConflict if `if_version` is given and no longer current)."""
+    """Delete a document: its text, tags, notifications and index entry now, its file once that has committed;
+    the row stays as a tombstone until tombstones_purge (VersionConflict if `if_version` is given and no longer
+    current)."""
     name = document.file.name
     now = timezone.now()
     with transaction.atomic():
@@ -153,6 +154,7 @@ def document_delete(*, document: Document, if_version: int | None = None) -> Non
             return  # deleted by a concurrent request
         get_backend().remove(document.pk)
         DocumentText.objects.filter(document_id=document.pk).delete()
+        Notification.objects.filter(document_id=document.pk).delete()
         document.tags.clear()
         cache.bump(document.owner_id)
         transaction.on_commit(lambda: default_storage.delete(name))
