@@ -8,7 +8,8 @@ Every statement is a literal with parameters: user input only ever arrives as a 
 
 from django.db import connection
 
-from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, SearchBackend, highlight, query_terms
+from strongbox.documents.search._sql import SqlSearchBackend
+from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, query_terms
 
 # tsvector values are limited to 1 MB: index the start of very long texts.
 MAX_BODY_CHARS = 400_000
@@ -73,32 +74,19 @@ def tsquery(query: str) -> str | None:
     return " & ".join(quoted)
 
 
-class PostgresSearchBackend(SearchBackend):
+class PostgresSearchBackend(SqlSearchBackend):
+    delete_sql = DELETE_SQL
+    clear_sql = "DELETE FROM documents_search_pg"
+    search_sql = SEARCH_SQL
+    snippet_sql = SNIPPET_SQL
+
+    def expression(self, query: str) -> str | None:
+        return tsquery(query)
+
+    def snippet_params(self, expression: str, document_ids: list[int]) -> list:
+        return [MARK_START, expression, MARK_START, MARK_END, document_ids]
+
     def index(self, entry: IndexEntry) -> None:
         with connection.cursor() as cursor:
             cursor.execute(UPSERT_SQL, [entry.document_id, entry.owner_id, entry.title, entry.tags,
                                         entry.description, entry.body[:MAX_BODY_CHARS]])
-
-    def remove(self, document_id: int) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(DELETE_SQL, [document_id])
-
-    def search(self, *, owner_id: int, query: str, limit: int = 1000) -> list[int]:
-        expression = tsquery(query)
-        if expression is None:
-            return []
-        with connection.cursor() as cursor:
-            cursor.execute(SEARCH_SQL, [expression, owner_id, limit])
-            return [row[0] for row in cursor.fetchall()]
-
-    def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
-        expression = tsquery(query)
-        if expression is None or not document_ids:
-            return {}
-        with connection.cursor() as cursor:
-            cursor.execute(SNIPPET_SQL, [MARK_START, expression, MARK_START, MARK_END, list(document_ids)])
-            return {row[0]: highlight(row[1]) for row in cursor.fetchall()}
-
-    def clear(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM documents_search_pg")

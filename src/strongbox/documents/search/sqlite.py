@@ -7,7 +7,8 @@ import json
 
 from django.db import connection
 
-from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, SearchBackend, highlight, query_terms
+from strongbox.documents.search._sql import SqlSearchBackend
+from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, query_terms
 
 TABLE = "documents_fts"
 CREATE_SQL = (
@@ -43,34 +44,21 @@ def match_expression(query: str) -> str | None:
     return " AND ".join(quoted)
 
 
-class SqliteSearchBackend(SearchBackend):
+class SqliteSearchBackend(SqlSearchBackend):
+    delete_sql = DELETE_SQL
+    clear_sql = "DELETE FROM documents_fts"
+    search_sql = SEARCH_SQL
+    snippet_sql = SNIPPET_SQL
+
+    def expression(self, query: str) -> str | None:
+        return match_expression(query)
+
+    def snippet_params(self, expression: str, document_ids: list[int]) -> list:
+        marks = [MARK_START, MARK_END]
+        return [*marks, MARK_START, *marks, *marks, expression, json.dumps(document_ids)]
+
     def index(self, entry: IndexEntry) -> None:
         with connection.cursor() as cursor:
             cursor.execute(DELETE_SQL, [entry.document_id])
             cursor.execute(INSERT_SQL, [entry.document_id, entry.owner_id, entry.title, entry.tags,
                                         entry.description, entry.body])
-
-    def remove(self, document_id: int) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(DELETE_SQL, [document_id])
-
-    def search(self, *, owner_id: int, query: str, limit: int = 1000) -> list[int]:
-        expression = match_expression(query)
-        if expression is None:
-            return []
-        with connection.cursor() as cursor:
-            cursor.execute(SEARCH_SQL, [expression, owner_id, limit])
-            return [row[0] for row in cursor.fetchall()]
-
-    def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
-        expression = match_expression(query)
-        if expression is None or not document_ids:
-            return {}
-        with connection.cursor() as cursor:
-            marks = [MARK_START, MARK_END]
-            cursor.execute(SNIPPET_SQL, [*marks, MARK_START, *marks, *marks, expression, json.dumps(document_ids)])
-            return {row[0]: highlight(row[1]) for row in cursor.fetchall()}
-
-    def clear(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM documents_fts")
