@@ -30,13 +30,13 @@ def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: f
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise ServiceUnavailable(f"exited with {process.returncode}: {_tail(log)}")
+            raise ServiceUnavailable(f"exited with {process.returncode}: {log_tail(log)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    raise ServiceUnavailable(f"nothing listens on 127.0.0.1:{port} after {timeout} s: {_tail(log)}")
+    raise ServiceUnavailable(f"nothing listens on 127.0.0.1:{port} after {timeout} s: {log_tail(log)}")
 
 
 def stop(process: subprocess.Popen, timeout: float = 10):
@@ -49,7 +49,7 @@ def stop(process: subprocess.Popen, timeout: float = 10):
             process.wait()
 
 
-def _tail(log: Path | None) -> str:
+def log_tail(log: Path | None) -> str:
     if log is None or not log.exists():
         return "(no log)"
     return log.read_text(errors="replace")[-2000:]

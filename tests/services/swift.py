@@ -31,7 +31,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .common import ServiceUnavailable, _tail, free_port, require_binary, stop, wait_for_port
+from services.common import ServiceUnavailable, free_port, log_tail, require_binary, stop, wait_for_port
 
 PYTHON = "/usr/bin/python3"
 BACKENDS = ("account", "container", "object")
@@ -291,7 +291,7 @@ class Swift:
             for name, process in self.processes.items():
                 if process.poll() is not None:
                     raise ServiceUnavailable(f"Swift's {name} server exited with {process.returncode}: "
-                                             f"{_tail(self.log(name))}")
+                                             f"{log_tail(self.log(name))}")
             try:
                 if self._list_buckets() == 200:
                     return
@@ -299,7 +299,7 @@ class Swift:
                 error = exc
             time.sleep(0.1)
         raise ServiceUnavailable(f"Swift's S3 API does not answer at {self.endpoint_url} after {timeout} s ({error}): "
-                                 f"{_tail(self.log('proxy'))}")
+                                 f"{log_tail(self.log('proxy'))}")
 
     def _list_buckets(self) -> int:
         # AWS signature version 2, which s3api accepts and which needs no more than this.
