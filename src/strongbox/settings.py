@@ -120,7 +120,7 @@ if DATABASE_REPLICA_URLS and not DATABASE_URL:
 # "persistent" keeps one connection per thread open between requests. Measured (bench/database_connections.py,
 # docs/operations.md): the same throughput with half the connections, so the pool is the default.
 DATABASE_CONNECTIONS = env_choice("STRONGBOX_DATABASE_CONNECTIONS", "pool", ("pool", "persistent"))
-DATABASE_POOL_SIZE = env_int("STRONGBOX_DATABASE_POOL_SIZE", 4, minimum=1)
+DATABASE_POOL_SIZE = env_int("STRONGBOX_DATABASE_POOL_SIZE", 2, minimum=1)
 
 
 def _postgres(url: str, alias: str) -> dict:
