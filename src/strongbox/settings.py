@@ -116,12 +116,12 @@ REDIS_URL = env_secret("REDIS_URL") or ""
 if DATABASE_REPLICA_URLS and not DATABASE_URL:
     raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs DATABASE_URL: replicas serve reads for a primary.")
 
-# PostgreSQL connections: "pool" shares a psycopg pool of DATABASE_POOL_SIZE connections among a process's threads;
-# "persistent" keeps one connection per thread open between requests. Measured (bench/database_connections.py,
-# docs/operations.md): the same throughput with half the connections, so the pool is the default.
-DATABASE_CONNECTIONS = env_choice("STRONGBOX_DATABASE_CONNECTIONS", "pool", ("pool", "persistent"))
-DATABASE_POOL_SIZE = env_int("STRONGBOX_DATABASE_POOL_SIZE", 2, minimum=1)
-
+# PostgreSQL connections: "persistent" keeps one connection per app-server thread open between requests; "pool"
+# shares a psycopg pool of DATABASE_POOL_SIZE connections among a process's threads. Measured the same throughput
+# (bench/database_connections.py); Django holds a connection for a whole request, a streamed download included, so
+# a pool smaller than the thread count makes requests wait. Hence persistent by default (docs/operations.md).
+DATABASE_CONNECTIONS = env_choice("STRONGBOX_DATABASE_CONNECTIONS", "persistent", ("persistent", "pool"))
+DATABASE_POOL_SIZE = env_int("STRONGBOX_DATABASE_POOL_SIZE", 4, minimum=1)
 
 def _postgres(url: str, alias: str) -> dict:
     try:

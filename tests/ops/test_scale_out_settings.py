@@ -51,7 +51,7 @@ def test_environment_variables_alone_switch_every_backend_to_scale_out(tmp_path)
         "routers": ["strongbox.ops.dbrouter.ReplicaRouter"],
         "cache": "strongbox.ops.cache.ResilientRedisCache", "sessions": "django.contrib.sessions.backends.cached_db",
         "files": "strongbox.ops.storage.StreamingS3Storage", "tasks": "huey.RedisHuey",
-        "search": "strongbox.documents.search.postgres.PostgresSearchBackend", "pool": True}
+        "search": "strongbox.documents.search.postgres.PostgresSearchBackend", "pool": False}
 
 
 @pytest.mark.parametrize("store", ["db", "cache", "cached_db", "signed_cookies"])
@@ -75,6 +75,6 @@ def test_a_wrong_value_stops_start_up_naming_the_variable(tmp_path, env, message
     assert "Traceback" not in result.stderr.splitlines()[-1]
 
 
-def test_persistent_connections_replace_the_pool_when_asked(tmp_path):
+def test_a_connection_pool_replaces_persistent_connections_when_asked(tmp_path):
     assert settings_of(tmp_path, DATABASE_URL="postgres://sb@db1/strongbox",
-                       STRONGBOX_DATABASE_CONNECTIONS="persistent")["pool"] is False
+                       STRONGBOX_DATABASE_CONNECTIONS="pool")["pool"] is True
