@@ -45,6 +45,14 @@ def expect_focused(locator):
                                    timeout=5000)
 
 
+def settled(page):
+    """Wait until htmx has swapped and settled. It binds swapped-in content when it settles, so a user acts after
+    that: a click or an Enter in the few milliseconds before would submit without htmx (which works too, as a
+    full page load, but is not what the test is about)."""
+    busy = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+    page.wait_for_function(f"() => !document.querySelector('{busy}')")
+
+
 def choose_file(page, name: str, content: bytes):
     page.set_input_files("input[type=file]", files=[{"name": name, "mimeType": "text/plain", "buffer": content}])
 
@@ -174,14 +182,18 @@ def test_it_edits_a_title_in_place(signed_in, live_server, documents):
     title.fill("")
     page.click("button:has-text('Save title')")
     expect(page.locator("#document-title .error")).to_have_text("This field is required.")
+    settled(page)
     page.locator("#document-title input[name=title]").fill("taken")
     page.click("button:has-text('Save title')")
     expect(page.locator("#document-title .error")).to_have_text("You already have a document with this title.")
     expect(page.locator("#document-title input[name=title]")).to_have_value("taken")
+    settled(page)
 
     page.click("#document-title >> text=Cancel")
     expect(page.locator("h1")).to_have_text("Lease")
+    settled(page)
     page.click("text=Edit title")
+    expect_focused(page.locator("#document-title input[name=title]"))
     page.locator("#document-title input[name=title]").fill("Lease 2026")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Lease 2026")
