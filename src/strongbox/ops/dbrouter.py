@@ -85,8 +85,10 @@ class _Replicas:
         try:
             connection = connections[alias]
             if _checked.get() != alias:
-                if connection.connection is not None and not connection.is_usable():
-                    connection.close()
+                # Django's own health check (CONN_HEALTH_CHECKS), run here, where a dead replica can still send the
+                # read to the primary; marked done, so the query does not repeat it.
+                connection.health_check_done = False
+                connection.close_if_health_check_failed()
                 connection.ensure_connection()
                 _checked.set(alias)
             if now - self.lag_checked.get(alias, 0) >= LAG_CHECK_SECONDS:
