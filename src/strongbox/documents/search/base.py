@@ -22,6 +22,17 @@ def query_terms(query: str) -> list[str]:
     return [term.lower() for term in _TERM.findall(query or "")][:MAX_TERMS]
 
 
+def every_term(query: str, *, quote: str, prefix: str, conjunction: str) -> str | None:
+    """Return an engine expression matching every term of a user's query, the last one as a prefix, or None
+    without terms. Terms are runs of letters and digits, each quoted: nothing in them acts as query syntax."""
+    terms = query_terms(query)
+    if not terms:
+        return None
+    quoted = [f"{quote}{term}{quote}" for term in terms]
+    quoted[-1] += prefix
+    return conjunction.join(quoted)
+
+
 def highlight(snippet: str) -> SafeString:
     """Escape a snippet and turn its highlight markers into <mark> tags."""
     html = escape(snippet).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")

@@ -9,7 +9,7 @@ Every statement is a literal with parameters: user input only ever arrives as a 
 from django.db import connection
 
 from strongbox.documents.search._sql import SqlSearchBackend
-from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, query_terms
+from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term
 
 # tsvector values are limited to 1 MB: index the start of very long texts.
 MAX_BODY_CHARS = 400_000
@@ -63,17 +63,6 @@ SNIPPET_SQL = """
 """
 
 
-def tsquery(query: str) -> str | None:
-    """Return a tsquery matching every term (the last one as a prefix), or None for no terms."""
-    terms = query_terms(query)
-    if not terms:
-        return None
-    # Terms are runs of letters and digits; quoted, nothing in them acts as tsquery syntax.
-    quoted = [f"'{term}'" for term in terms]
-    quoted[-1] += ":*"
-    return " & ".join(quoted)
-
-
 class PostgresSearchBackend(SqlSearchBackend):
     delete_sql = DELETE_SQL
     clear_sql = "DELETE FROM documents_search_pg"
@@ -81,7 +70,7 @@ class PostgresSearchBackend(SqlSearchBackend):
     snippet_sql = SNIPPET_SQL
 
     def expression(self, query: str) -> str | None:
-        return tsquery(query)
+        return every_term(query, quote="'", prefix=":*", conjunction=" & ")
 
     def snippet_params(self, expression: str, document_ids: list[int]) -> list:
         return [MARK_START, expression, MARK_START, MARK_END, document_ids]

@@ -8,7 +8,7 @@ import json
 from django.db import connection
 
 from strongbox.documents.search._sql import SqlSearchBackend
-from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, query_terms
+from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term
 
 TABLE = "documents_fts"
 CREATE_SQL = (
@@ -33,17 +33,6 @@ INSERT_SQL = (
 )
 
 
-def match_expression(query: str) -> str | None:
-    """Return an FTS5 expression matching every term (the last one as a prefix), or None for no terms."""
-    terms = query_terms(query)
-    if not terms:
-        return None
-    # Each term is a quoted string, so nothing in the user's input acts as FTS5 syntax.
-    quoted = [f'"{term}"' for term in terms]
-    quoted[-1] += "*"
-    return " AND ".join(quoted)
-
-
 class SqliteSearchBackend(SqlSearchBackend):
     delete_sql = DELETE_SQL
     clear_sql = "DELETE FROM documents_fts"
@@ -51,7 +40,7 @@ class SqliteSearchBackend(SqlSearchBackend):
     snippet_sql = SNIPPET_SQL
 
     def expression(self, query: str) -> str | None:
-        return match_expression(query)
+        return every_term(query, quote='"', prefix="*", conjunction=" AND ")
 
     def snippet_params(self, expression: str, document_ids: list[int]) -> list:
         marks = [MARK_START, MARK_END]
