@@ -172,11 +172,19 @@ REPLICA_RETRY_SECONDS = env_int("STRONGBOX_REPLICA_RETRY_SECONDS", 5, minimum=1)
 
 if REDIS_URL:
     # A Redis outage degrades the cache to misses instead of failing requests (ops/cache.py); /readyz says so.
+    # The timeout is what one call costs when Redis hangs instead of refusing (the breaker then skips it for a
+    # few seconds): a healthy Redis on the same network answers in well under a millisecond.
+    _redis_timeout = env_int("STRONGBOX_REDIS_TIMEOUT_MILLISECONDS", 250, minimum=1) / 1000
     CACHES = {"default": {"BACKEND": "strongbox.ops.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
                           "KEY_PREFIX": "strongbox",
-                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+                          "OPTIONS": {"socket_connect_timeout": _redis_timeout, "socket_timeout": _redis_timeout}}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "strongbox"}}
+    # Shared by every process of the installation (the web workers and the task worker): SQLite files in the data
+    # directory, with add and incr atomic across processes, so counters, limits and invalidations agree everywhere
+    # (chosen over Django's database cache by bench/embedded_cache.py; docs/architecture.md, "Shared state").
+    CACHES = {"default": {"BACKEND": "diskcache.DjangoCache", "LOCATION": str(DATA_DIR / "cache"),
+                          "KEY_PREFIX": "strongbox", "SHARDS": 4, "DATABASE_TIMEOUT": 0.25,
+                          "OPTIONS": {"size_limit": env_size("STRONGBOX_CACHE_SIZE", 256 * 1024**2)}}}
 
 SESSION_STORE = env_choice("STRONGBOX_SESSION_STORE", "cached_db" if REDIS_URL else "db",
                            ("db", "cache", "cached_db", "signed_cookies"))
@@ -227,8 +235,15 @@ HUEY = {
     **_huey_storage,
     "name": "strongbox",
     "immediate": env_bool("STRONGBOX_TASKS_IMMEDIATE", False),
-    "consumer": {"workers": env_int("STRONGBOX_WORKER_THREADS", 2, minimum=1), "worker_type": "thread"},
+    # SIGTERM (what `serve`, systemd and Kubernetes send) lets the running tasks finish; jobs (ops/jobs.py) redo any
+    # that a harder stop interrupts.
+    "consumer": {"workers": env_int("STRONGBOX_WORKER_THREADS", 2, minimum=1), "worker_type": "thread",
+                 "graceful_signal": "TERM"},
 }
+# Durable jobs: a job whose worker died is run again once its lease has run out, found by the sweep every worker
+# runs every JOB_SWEEP_SECONDS. The lease must outlast the longest job (text extraction's EXTRACT_TIMEOUT).
+JOB_LEASE_SECONDS = env_int("STRONGBOX_JOB_LEASE_SECONDS", 300, minimum=1)
+JOB_SWEEP_SECONDS = env_int("STRONGBOX_JOB_SWEEP_SECONDS", 30, minimum=1)
 
 # Accounts
 AUTH_USER_MODEL = "accounts.User"
@@ -281,6 +296,8 @@ if EMAIL_HOST:
     EMAIL_HOST_USER = env_str("STRONGBOX_EMAIL_USER", "")
     EMAIL_HOST_PASSWORD = env_secret("STRONGBOX_EMAIL_PASSWORD") or ""
     EMAIL_USE_TLS = env_bool("STRONGBOX_EMAIL_STARTTLS", True)
+    # A mail server that hangs must not hold a worker thread for good; the job is retried (ops/jobs.py).
+    EMAIL_TIMEOUT = env_int("STRONGBOX_EMAIL_TIMEOUT", 30, minimum=1)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = DATA_DIR / "outbox"
@@ -306,6 +323,9 @@ ARCHIVE_MAX_UNCOMPRESSED = env_size("STRONGBOX_ARCHIVE_MAX_UNCOMPRESSED", 100 * 
 # conflicts with it instead of bringing the document back.
 TOMBSTONE_DAYS = env_int("STRONGBOX_TOMBSTONE_DAYS", 7, minimum=1)
 EXTRACT_TIMEOUT = env_int("STRONGBOX_EXTRACT_TIMEOUT", 60, minimum=1)
+if JOB_LEASE_SECONDS <= max(EXTRACT_TIMEOUT, globals().get("EMAIL_TIMEOUT", 0)):
+    raise ImproperlyConfigured("STRONGBOX_JOB_LEASE_SECONDS must be longer than STRONGBOX_EXTRACT_TIMEOUT and "
+                               "STRONGBOX_EMAIL_TIMEOUT, or a job still running would be started a second time.")
 EXTRACT_MEMORY = env_size("STRONGBOX_EXTRACT_MEMORY", 512 * 1024 * 1024)
 # The API: requests per minute per key or signed-in user, and per client address for unauthenticated calls.
 API_RATE_LIMIT = env_int("STRONGBOX_API_RATE_LIMIT", 600, minimum=1)

@@ -1,4 +1,6 @@
-"""Account mails, sent from the task queue so a request's timing never depends on them; audit log upkeep."""
+"""Account mails, sent as durable jobs so a request's timing never depends on them; audit log upkeep."""
+
+import logging
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -8,15 +10,24 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task
 
 from strongbox.accounts import partitions
 from strongbox.accounts.models import EmailChange, User
 from strongbox.accounts.selectors import email_change_timeout
 from strongbox.accounts.tokens import activation_token, email_change_token
+from strongbox.ops.jobs import job
 from strongbox.ops.periodic import once_per_interval
 
-MAIL_RETRY = {"retries": 5, "retry_delay": 30, "retry_backoff": 2}
+log = logging.getLogger(__name__)
+
+
+def _mail_abandoned(*, error: str, **args) -> None:
+    # The person can ask again (sign up, reset, change the address): the page told them a mail is on its way.
+    log.error("an account mail was given up after its last attempt (%s): %s", args, error)
+
+
+MAIL_RETRY = {"max_attempts": 5, "retry_delay": 30, "give_up": _mail_abandoned}
 
 
 def _send(template: str, to: str, **context) -> None:
@@ -25,7 +36,7 @@ def _send(template: str, to: str, **context) -> None:
     send_mail(subject.strip(), body.lstrip(), None, [to])
 
 
-@db_task(**MAIL_RETRY)
+@job(**MAIL_RETRY)
 def send_activation_mail(user_id: int) -> None:
     user = User.objects.filter(pk=user_id, is_active=False).first()
     if user is None:
@@ -34,13 +45,13 @@ def send_activation_mail(user_id: int) -> None:
     _send("accounts/mail/activate.txt", user.email, user=user, link=link)
 
 
-@db_task(**MAIL_RETRY)
+@job(**MAIL_RETRY)
 def send_signup_conflict_mail(username: str, email: str) -> None:
     _send("accounts/mail/signup_conflict.txt", email, username=username,
           reset_link=settings.SITE_URL + reverse("accounts:password_reset"))
 
 
-@db_task(**MAIL_RETRY)
+@job(**MAIL_RETRY)
 def send_password_reset_mail(email: str) -> None:
     for user in User.objects.filter(email__iexact=email, is_active=True):
         if not user.has_usable_password():
@@ -51,7 +62,7 @@ def send_password_reset_mail(email: str) -> None:
               minutes=settings.PASSWORD_RESET_TIMEOUT // 60)
 
 
-@db_task(**MAIL_RETRY)
+@job(**MAIL_RETRY)
 def send_email_change_mail(change_id: int) -> None:
     change = EmailChange.objects.select_related("user").filter(pk=change_id, used_at__isnull=True).first()
     if change is None:
@@ -70,7 +81,7 @@ def _masked(email: str) -> str:
     return f"{local[:1]}…@{domain}"
 
 
-@db_task(**MAIL_RETRY)
+@job(**MAIL_RETRY)
 def send_email_changed_notice(user_id: int, old_email: str) -> None:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
