@@ -290,14 +290,14 @@ CSRF_FAILURE_VIEW = "strongbox.ops.views.csrf_failure"
 
 # Mail: a file outbox under the data directory unless an SMTP server is configured.
 EMAIL_HOST = env_str("STRONGBOX_EMAIL_HOST", "")
+# A mail server that hangs must not hold a worker thread for good; the job is retried (ops/jobs.py).
+EMAIL_TIMEOUT = env_int("STRONGBOX_EMAIL_TIMEOUT", 30, minimum=1)
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_PORT = env_int("STRONGBOX_EMAIL_PORT", 587, minimum=1)
     EMAIL_HOST_USER = env_str("STRONGBOX_EMAIL_USER", "")
     EMAIL_HOST_PASSWORD = env_secret("STRONGBOX_EMAIL_PASSWORD") or ""
     EMAIL_USE_TLS = env_bool("STRONGBOX_EMAIL_STARTTLS", True)
-    # A mail server that hangs must not hold a worker thread for good; the job is retried (ops/jobs.py).
-    EMAIL_TIMEOUT = env_int("STRONGBOX_EMAIL_TIMEOUT", 30, minimum=1)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = DATA_DIR / "outbox"
@@ -323,7 +323,7 @@ ARCHIVE_MAX_UNCOMPRESSED = env_size("STRONGBOX_ARCHIVE_MAX_UNCOMPRESSED", 100 * 
 # conflicts with it instead of bringing the document back.
 TOMBSTONE_DAYS = env_int("STRONGBOX_TOMBSTONE_DAYS", 7, minimum=1)
 EXTRACT_TIMEOUT = env_int("STRONGBOX_EXTRACT_TIMEOUT", 60, minimum=1)
-if JOB_LEASE_SECONDS <= max(EXTRACT_TIMEOUT, globals().get("EMAIL_TIMEOUT", 0)):
+if JOB_LEASE_SECONDS <= max(EXTRACT_TIMEOUT, EMAIL_TIMEOUT):
     raise ImproperlyConfigured("STRONGBOX_JOB_LEASE_SECONDS must be longer than STRONGBOX_EXTRACT_TIMEOUT and "
                                "STRONGBOX_EMAIL_TIMEOUT, or a job still running would be started a second time.")
 EXTRACT_MEMORY = env_size("STRONGBOX_EXTRACT_MEMORY", 512 * 1024 * 1024)
