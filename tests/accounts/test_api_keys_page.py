@@ -26,7 +26,7 @@ def test_it_creates_a_key_and_shows_it_exactly_once(alice_client):
 @pytest.mark.parametrize(("data", "field", "message"), [
     ({"name": "", "scope": "read"}, "name", "This field is required."),
     ({"name": "x", "scope": "root"}, "scope", "Select a valid choice."),
-    ({"name": "x", "scope": "read", "expires_on": "2001-01-01"}, "expires_on", "Choose a day after today."),
+    ({"name": "x", "scope": "read", "expires_on": "2001-01-01"}, "expires_on", "Choose a day that has not passed."),
 ])
 def test_it_rejects_invalid_input_with_400_and_keeps_it(alice_client, data, field, message):
     response = alice_client.post(KEYS, {**data, "name": data["name"] or ""})

@@ -1,9 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from strongbox.accounts import services
 from strongbox.accounts.models import ApiKey, AuditEvent, User
 
 # Only superusers may grant or take away privileges: staff with the change-user permission edit everything else.
@@ -47,5 +48,29 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["public_id", "user", "prefix", "key_hash", "scope", "created_at", "last_used_at"]
+    """Keys are read-only here; staff may revoke them (through the service, so it is audited and for good), never
+    create, edit, delete or un-revoke one."""
+
+    list_display = ["name", "user", "prefix", "scope", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["scope"]
+    list_select_related = ["user"]
+    search_fields = ["name", "prefix", "user__username"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("accounts.change_apikey")
+
+    @admin.action(description="Revoke the selected keys", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        revoked = sum(services.api_key_revoke(api_key=api_key, actor=request.user)
+                      for api_key in queryset.select_related("user"))
+        self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)

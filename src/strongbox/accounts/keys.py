@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from strongbox.accounts import audit, selectors, services
-from strongbox.accounts.models import ApiKey, AuditEvent
+from strongbox.accounts import selectors, services
+from strongbox.accounts.models import ApiKey
 
 NEW_KEY_SESSION = "strongbox.new_api_key"
 
@@ -20,13 +20,14 @@ class KeyForm(forms.Form):
     scope = forms.ChoiceField(choices=ApiKey.Scope.choices, initial=ApiKey.Scope.READ)
     expires_on = forms.DateField(required=False, label="Expires on",
                                  widget=forms.DateInput(attrs={"type": "date"}),
-                                 help_text="Leave empty for a key that works until you revoke it.")
+                                 help_text="The key works until the end of that day. Leave empty for a key "
+                                           "that works until you revoke it.")
 
-    def clean_expires_on(self):
+    def expires_at(self) -> datetime | None:
+        """Return the end of the chosen day, when the key stops working (whether it has passed is the service's
+        rule)."""
         day = self.cleaned_data["expires_on"]
-        if day and day <= timezone.localdate():
-            raise forms.ValidationError("Choose a day after today.")
-        return day
+        return datetime.combine(day, time.max, timezone.get_current_timezone()) if day else None
 
 
 @login_required
@@ -35,14 +36,15 @@ def api_keys(request):
     form = KeyForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            day = form.cleaned_data["expires_on"]
-            expires_at = datetime.combine(day, time.max, timezone.get_current_timezone()) if day else None
-            api_key, key = services.api_key_create(user=request.user, name=form.cleaned_data["name"],
-                                                   scope=form.cleaned_data["scope"], expires_at=expires_at)
-            audit.record(AuditEvent.Kind.KEY_CREATED, request, detail=f"{api_key.name} ({api_key.prefix})")
-            # Post/Redirect/Get: the key crosses to the next page once, in the session, and is then forgotten.
-            request.session[NEW_KEY_SESSION] = key
-            return redirect("accounts:api_keys")
+            try:
+                _, key = services.api_key_create(user=request.user, name=form.cleaned_data["name"],
+                                                 scope=form.cleaned_data["scope"], expires_at=form.expires_at())
+            except services.ExpiryPassed:
+                form.add_error("expires_on", "Choose a day that has not passed.")
+            else:
+                # Post/Redirect/Get: the key crosses to the next page once, in the session, and is then forgotten.
+                request.session[NEW_KEY_SESSION] = key
+                return redirect("accounts:api_keys")
         status = 400
     else:
         status = 200
@@ -55,7 +57,6 @@ def api_keys(request):
 @require_POST
 def api_key_revoke(request, key_id: str):
     api_key = selectors.api_key_for_user(request.user, key_id)
-    services.api_key_revoke(api_key=api_key)
-    audit.record(AuditEvent.Kind.KEY_REVOKED, request, detail=f"{api_key.name} ({api_key.prefix})")
+    services.api_key_revoke(api_key=api_key, actor=request.user)
     messages.success(request, f"Revoked “{api_key.name}”. Scripts using it are refused from now on.")
     return redirect("accounts:api_keys")

@@ -3,6 +3,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 
@@ -67,6 +68,30 @@ class ApiKey(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+    def save(self, *args, update_fields=None, **kwargs):
+        # Revoking is for good: no form, admin page or script may bring a revoked key back by clearing the field.
+        writes_revoked = update_fields is None or "revoked_at" in update_fields
+        if writes_revoked and self.pk is not None and self.revoked_at is None and (
+                ApiKey.objects.filter(pk=self.pk, revoked_at__isnull=False).exists()):
+            raise ValueError("A revoked API key cannot be un-revoked.")
+        super().save(*args, update_fields=update_fields, **kwargs)
+
+    def is_expired(self, now=None) -> bool:
+        """Return whether the key's expiry has passed at `now` (default: now)."""
+        return expiry_passed(self.expires_at, now)
+
+    def is_live(self, now=None) -> bool:
+        """Return whether the key still works (its owner's account aside): neither revoked nor expired."""
+        return self.revoked_at is None and not self.is_expired(now)
+
+
+def expiry_passed(expires_at, now=None) -> bool:
+    """The one expiry rule for API keys: a key stops working at the instant `expires_at` (None: never).
+
+    Creating a key whose expiry has already passed is refused by the same rule (services.api_key_create).
+    """
+    return expires_at is not None and expires_at <= (now or timezone.now())
 
 
 class AuditEvent(models.Model):

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from strongbox.accounts import tasks
-from strongbox.accounts.models import ApiKey, EmailChange, User, new_session_salt
+from strongbox.accounts import audit, tasks
+from strongbox.accounts.models import ApiKey, AuditEvent, EmailChange, User, expiry_passed, new_session_salt
 
 
 def user_create(*, username: str, email: str, password: str, is_active: bool = True,
@@ -102,20 +103,41 @@ def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+class ExpiryPassed(ValidationError):
+    def __init__(self):
+        super().__init__("The expiry must be in the future.", code="expiry_passed")
+
+
+def _key_label(api_key: ApiKey, actor: User | None) -> str:
+    label = f"{api_key.name} ({api_key.prefix})"
+    return label if actor is not None and actor.pk == api_key.user_id else f"{label} of {api_key.user.get_username()}"
+
+
 def api_key_create(*, user: User, name: str, scope: str, expires_at: datetime | None = None) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret value, which is never stored and cannot be shown again."""
+    """Create a key for `user`, who asked for it, and return it with its secret value, which is never stored and
+    cannot be shown again. ExpiryPassed if `expires_at` has already passed (ApiKey's one expiry rule)."""
+    if expiry_passed(expires_at):
+        raise ExpiryPassed()
     prefix = secrets.token_hex(4)
     key = f"{KEY_LABEL}_{prefix}_{secrets.token_urlsafe(32)}"
-    api_key = ApiKey.objects.create(user=user, name=name, prefix=prefix, key_hash=_key_hash(key), scope=scope,
-                                    expires_at=expires_at)
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(user=user, name=name, prefix=prefix, key_hash=_key_hash(key), scope=scope,
+                                        expires_at=expires_at)
+        audit.record(AuditEvent.Kind.KEY_CREATED, user=user, detail=_key_label(api_key, user))
     return api_key, key
 
 
-def api_key_revoke(*, api_key: ApiKey) -> None:
-    """Stop the key working at once (the row stays, so its history remains visible)."""
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+def api_key_revoke(*, api_key: ApiKey, actor: User | None = None) -> bool:
+    """Stop the key working at once, for good (the row stays, so its history remains visible); `actor` is who
+    asked (None: the system). Return whether this call revoked it: a key already revoked stays as it was."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now):
+            api_key.refresh_from_db(fields=["revoked_at"])
+            return False
+        api_key.revoked_at = now
+        audit.record(AuditEvent.Kind.KEY_REVOKED, user=actor, detail=_key_label(api_key, actor))
+    return True
 
 
 def api_key_authenticate(key: str) -> ApiKey | None:
@@ -128,7 +150,7 @@ def api_key_authenticate(key: str) -> ApiKey | None:
     if api_key is None or not constant_time_compare(api_key.key_hash, _key_hash(key)):
         return None
     now = timezone.now()
-    if api_key.revoked_at or (api_key.expires_at and api_key.expires_at <= now) or not api_key.user.is_active:
+    if not api_key.is_live(now) or not api_key.user.is_active:
         return None
     # Record use at minute precision: one write per key per minute, not one per request.
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:

@@ -1,11 +1,10 @@
 """The caller's account and, for browser sessions only, their API keys."""
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Router, Status
 
-from strongbox.accounts import audit, selectors, services
-from strongbox.accounts.models import ApiKey, AuditEvent
+from strongbox.accounts import selectors, services
+from strongbox.accounts.models import ApiKey
 from strongbox.api.auth import RejectApiKeys, SessionAuth
 from strongbox.api.errors import ApiError
 from strongbox.api.schemas import KeyCreate, KeyCreated, KeyOut, Me, Problem
@@ -36,12 +35,12 @@ def list_keys(request: HttpRequest):
 @keys.post("/keys", response={201: KeyCreated, **ERRORS}, url_name="key_create")
 def create_key(request: HttpRequest, body: KeyCreate):
     """Create a key. The response is the only time the full key is shown: store it now."""
-    if body.expires_at is not None and body.expires_at <= timezone.now():
+    try:
+        api_key, key = services.api_key_create(user=request.user, name=body.name, scope=body.scope,
+                                               expires_at=body.expires_at)
+    except services.ExpiryPassed:
         raise ApiError(400, "invalid_request", "expires_at must be in the future.",
-                       errors=[{"field": "expires_at", "message": "must be in the future"}])
-    api_key, key = services.api_key_create(user=request.user, name=body.name, scope=body.scope,
-                                           expires_at=body.expires_at)
-    audit.record(AuditEvent.Kind.KEY_CREATED, request, detail=f"{api_key.name} ({api_key.prefix})")
+                       errors=[{"field": "expires_at", "message": "must be in the future"}]) from None
     return Status(201, {**key_out(api_key), "key": key})
 
 
@@ -49,6 +48,5 @@ def create_key(request: HttpRequest, body: KeyCreate):
 def revoke_key(request: HttpRequest, key_id: str):
     """Revoke a key at once."""
     api_key = selectors.api_key_for_user(request.user, key_id)
-    services.api_key_revoke(api_key=api_key)
-    audit.record(AuditEvent.Kind.KEY_REVOKED, request, detail=f"{api_key.name} ({api_key.prefix})")
+    services.api_key_revoke(api_key=api_key, actor=request.user)
     return Status(204, None)

@@ -1,4 +1,7 @@
-"""Cross-cutting request and response handling: proxies, security headers."""
+"""Cross-cutting request and response handling: proxies, the current request's client, security headers."""
+
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.cache import patch_cache_control
@@ -6,6 +9,25 @@ from django.utils.cache import patch_cache_control
 from strongbox.lib.clientip import client_ip, is_trusted
 
 FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_FORWARDED")
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where the current request comes from, as the audit log records it."""
+
+    address: str
+    user_agent: str
+
+
+# Set for the length of each request, so services can record who asked from where without taking the request.
+_client: ContextVar[Client | None] = ContextVar("strongbox_client", default=None)
+
+
+def current_client() -> Client | None:
+    """Return the client of the request being answered, or None outside a request (a task, a command)."""
+    return _client.get()
+
+
 PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
                       "payment=(), usb=(), interest-cohort=()")
 
@@ -16,6 +38,7 @@ class TrustedProxyMiddleware:
     From a trusted proxy, REMOTE_ADDR becomes the real client's address, so rate limits and the audit log see it.
     From anyone else the forwarding headers are dropped, so a client can neither pose as HTTPS (which Django's
     SECURE_PROXY_SSL_HEADER would otherwise believe) nor choose the address its requests are counted under.
+    The resolved address and the user agent are then the request's `current_client()`.
     """
 
     def __init__(self, get_response):
@@ -29,7 +52,11 @@ class TrustedProxyMiddleware:
         else:
             for header in FORWARDED_HEADERS:
                 meta.pop(header, None)
-        return self.get_response(request)
+        token = _client.set(Client(address=meta.get("REMOTE_ADDR", ""), user_agent=meta.get("HTTP_USER_AGENT", "")))
+        try:
+            return self.get_response(request)
+        finally:
+            _client.reset(token)
 
 
 class SecurityHeadersMiddleware:
