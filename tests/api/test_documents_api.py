@@ -27,17 +27,21 @@ def assert_problem(response, status: int, code: str):
 
 @pytest.fixture
 def document(alice_api, django_capture_on_commit_callbacks) -> dict:
+    """alice's PDF as the API shows it once its text is extracted."""
     filename, content, _ = SAMPLES["pdf"]
     with django_capture_on_commit_callbacks(execute=True):
         response = create(alice_api, filename=filename, content=content, title="Lease", tags="home, 2026")
     assert response.status_code == 201, response.content
-    return response.json()
+    assert response.json()["version"] == 1 and response.json()["text_status"] == "pending"
+    return alice_api.get(f"{BASE}/{response.json()['id']}").json()
 
 
 def test_it_creates_a_document_from_a_multipart_upload(document, alice_api):
     assert document["title"] == "Lease" and sorted(document["tags"]) == ["2026", "home"]
     assert document["sha256"] == hashlib.sha256(SAMPLES["pdf"][1]).hexdigest()
-    assert document["content_type"] == "application/pdf" and document["version"] == 1
+    # Storing the extracted text is a change too: version 2.
+    assert document["content_type"] == "application/pdf" and document["text_status"] == "ready"
+    assert document["version"] == 2
     fetched = alice_api.get(f"{BASE}/{document['id']}")
     assert fetched.status_code == 200 and fetched.json()["text_status"] == "ready"
 
@@ -119,23 +123,23 @@ def test_it_never_shows_another_users_documents(bob_api, document):
 
 
 def test_get_answers_304_to_a_matching_etag(alice_api, document):
-    response = alice_api.get(f"{BASE}/{document['id']}", headers={"If-None-Match": '"v1"'})
-    assert response.status_code == 304 and response["ETag"] == '"v1"'
+    response = alice_api.get(f"{BASE}/{document['id']}", headers={"If-None-Match": '"v2"'})
+    assert response.status_code == 304 and response["ETag"] == '"v2"'
 
 
 def test_patch_updates_and_bumps_the_version(alice_api, document):
     response = alice_api.patch(f"{BASE}/{document['id']}", {"title": "Lease 2026", "tags": ["home"]},
-                               content_type="application/json", headers={"If-Match": '"v1"'})
+                               content_type="application/json", headers={"If-Match": '"v2"'})
     assert response.status_code == 200, response.content
     assert response.json()["title"] == "Lease 2026" and response.json()["tags"] == ["home"]
-    assert response.json()["version"] == 2 and response["ETag"] == '"v2"'
+    assert response.json()["version"] == 3 and response["ETag"] == '"v3"'
     assert response.json()["category"] == "other"  # untouched fields keep their values
 
 
 def test_patch_with_a_stale_etag_gets_412_and_changes_nothing(alice_api, document):
     alice_api.patch(f"{BASE}/{document['id']}", {"title": "First"}, content_type="application/json")
     stale = alice_api.patch(f"{BASE}/{document['id']}", {"title": "Second"}, content_type="application/json",
-                            headers={"If-Match": '"v1"'})
+                            headers={"If-Match": '"v2"'})
     assert_problem(stale, 412, "precondition_failed")
     assert Document.objects.get().title == "First"
 
@@ -146,7 +150,7 @@ def test_patch_with_a_stale_etag_gets_412_and_changes_nothing(alice_api, documen
 def test_patch_rejects_read_only_unknown_and_invalid_fields(alice_api, document, changes):
     response = alice_api.patch(f"{BASE}/{document['id']}", changes, content_type="application/json")
     assert_problem(response, 400, "invalid_request")
-    assert Document.objects.get().version == 1
+    assert Document.objects.get().version == document["version"]
 
 
 def test_patch_answers_409_for_a_title_in_use(alice_api, document):
@@ -159,7 +163,7 @@ def test_delete_honours_if_match(alice_api, document, isolated_storage, django_c
     url = f"{BASE}/{document['id']}"
     assert_problem(alice_api.delete(url, headers={"If-Match": '"v7"'}), 412, "precondition_failed")
     with django_capture_on_commit_callbacks(execute=True):
-        assert alice_api.delete(url, headers={"If-Match": '"v1"'}).status_code == 204
+        assert alice_api.delete(url, headers={"If-Match": '"v2"'}).status_code == 204
     assert not Document.objects.exists() and stored_files(isolated_storage) == []
     assert alice_api.get(url).status_code == 404
 

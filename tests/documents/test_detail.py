@@ -59,7 +59,7 @@ def test_it_edits_with_post_redirect_get(alice_client, uploaded):
     url = reverse("documents:edit", args=[document.public_id])
     assert alice_client.get(url).status_code == 200
     response = alice_client.post(url, {"title": "Renamed", "description": "New", "category": "report",
-                                       "tags": "new, fresh"})
+                                       "tags": "new, fresh", "version": document.version})
     assert response.status_code == 302
     assert response["Location"] == reverse("documents:detail", args=[document.public_id])
     document.refresh_from_db()
@@ -73,7 +73,8 @@ def test_it_refuses_an_edit_to_a_title_in_use_and_keeps_the_input(alice_client, 
     uploaded("txt", title="Taken")
     document = uploaded("txt", title="Mine")
     response = alice_client.post(reverse("documents:edit", args=[document.public_id]),
-                                 {"title": "TAKEN", "description": "typed", "category": "other", "tags": ""})
+                                 {"title": "TAKEN", "description": "typed", "category": "other", "tags": "",
+                                  "version": document.version})
     assert response.status_code == 400
     assert "already have a document with this title" in response.context["form"].errors["title"][0]
     assert b"typed" in response.content
@@ -84,7 +85,7 @@ def test_it_refuses_an_edit_to_a_title_in_use_and_keeps_the_input(alice_client, 
 def test_it_keeps_its_own_title_when_editing_other_fields(alice_client, uploaded):
     document = uploaded("txt", title="Same")
     response = alice_client.post(reverse("documents:edit", args=[document.public_id]),
-                                 {"title": "same", "category": "other"})
+                                 {"title": "same", "category": "other", "version": document.version})
     assert response.status_code == 302
 
 

@@ -9,8 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Query, Router, Status
 
-from strongbox.accounts import audit
-from strongbox.accounts.models import AuditEvent
 from strongbox.api.errors import ApiError
 from strongbox.api.schemas import (
     CategoryName,
@@ -26,7 +24,7 @@ from strongbox.api.schemas import (
 )
 from strongbox.documents import selectors, services
 from strongbox.documents.downloads import document_file_response
-from strongbox.documents.forms import SORTS, EditForm, UploadForm
+from strongbox.documents.forms import SORTS, DocumentFieldsForm, UploadForm
 from strongbox.documents.models import Category, Document
 
 router = Router(tags=["documents"])
@@ -93,6 +91,11 @@ def _date(name: str, value: str | None) -> date | None:
 
 def _title_taken() -> ApiError:
     return ApiError(409, "title_taken", "You already have a document with this title.")
+
+
+def _gone() -> ApiError:
+    # 409 rather than 404: the caller named a document that existed when its request began.
+    return ApiError(409, "document_deleted", "The document was deleted while your request was being answered.")
 
 
 def _invalid(form) -> ApiError:
@@ -171,22 +174,25 @@ def get_document(request: HttpRequest, response: HttpResponse, document_id: str)
 @router.patch("/documents/{document_id}", response={200: DocumentOut, 409: Problem, 412: Problem, **ERRORS},
               url_name="document_update")
 def update_document(request: HttpRequest, response: HttpResponse, document_id: str, changes: DocumentPatch):
-    """Change title, description, category or tags. Send If-Match with the ETag you read to avoid overwriting
-    someone else's change (412 if it is stale)."""
+    """Change title, description, category or tags; the fields you leave out keep their stored values. Send
+    If-Match with the ETag you read to avoid overwriting someone else's change (412 if it is stale)."""
     document = selectors.document_for_user(request.user, document_id, request)
     version = if_match_version(request, document)
+    changed = changes.dict(exclude_unset=True, exclude_none=True)
+    # The form checks the fields sent; the ones left out are filled in as read only to make it complete.
     current = {"title": document.title, "description": document.description, "category": document.category,
                "tags": [tag.name for tag in document.tags.all()]}
-    merged = {**current, **changes.dict(exclude_unset=True, exclude_none=True)}
-    form = EditForm({**merged, "tags": ", ".join(merged["tags"])}, owner=request.user, document=document)
+    merged = {**current, **changed}
+    form = DocumentFieldsForm({**merged, "tags": ", ".join(merged["tags"])}, owner=request.user, document=document)
     if not form.is_valid():
         raise _invalid(form)
-    data = form.cleaned_data
     try:
-        services.document_update(document=document, title=data["title"], description=data["description"],
-                                 category=data["category"], tags=data["tags"], if_version=version)
+        services.document_update(document=document, if_version=version,
+                                 **{name: form.cleaned_data[name] for name in changed})
     except services.TitleTaken:
         raise _title_taken() from None
+    except services.DocumentGone:
+        raise _gone() from None
     except services.VersionConflict:
         raise ApiError(412, "precondition_failed", "The document changed while you were editing it.") from None
     document.tag_list = list(document.tags.all())
@@ -194,15 +200,18 @@ def update_document(request: HttpRequest, response: HttpResponse, document_id: s
     return Status(200, document_out(document))
 
 
-@router.delete("/documents/{document_id}", response={204: None, 412: Problem, **ERRORS}, url_name="document_delete")
+@router.delete("/documents/{document_id}", response={204: None, 409: Problem, 412: Problem, **ERRORS},
+               url_name="document_delete")
 def delete_document(request: HttpRequest, document_id: str):
     """Delete a document and its file (If-Match honoured as for PATCH)."""
     document = selectors.document_for_user(request.user, document_id, request)
     try:
-        services.document_delete(document=document, if_version=if_match_version(request, document))
+        services.document_delete(document=document, actor=request.user,
+                                 if_version=if_match_version(request, document))
+    except services.DocumentGone:
+        raise _gone() from None
     except services.VersionConflict:
         raise ApiError(412, "precondition_failed", "The document changed since you read it.") from None
-    audit.record(AuditEvent.Kind.DOCUMENT_DELETED, request, detail=f"{document.public_id} “{document.title}”")
     return Status(204, None)
 
 

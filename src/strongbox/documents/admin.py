@@ -1,15 +1,41 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from strongbox.documents import services
 from strongbox.documents.models import Document, Tag
 
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
+    """Documents are read-only here: an edit around the services would skip the version, the search index and the
+    cache. Deleting goes through services.document_delete, so it leaves a tombstone, removes the index entry and
+    is audited as done by the staff member."""
+
     list_display = ["title", "owner", "category", "size", "text_status", "created_at"]
     list_filter = ["category", "text_status"]
+    list_select_related = ["owner"]
     search_fields = ["title", "owner__username"]
-    readonly_fields = ["public_id", "file", "original_filename", "extension", "content_type", "size", "sha256",
-                       "text_status", "text_error", "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False  # documents come from uploads, which check the file
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        try:
+            services.document_delete(document=obj, actor=request.user)
+        except services.DocumentGone:
+            pass  # deleted meanwhile: what the staff member asked for has happened
+
+    def delete_queryset(self, request, queryset):
+        gone = 0
+        for document in queryset.select_related("owner"):
+            try:
+                services.document_delete(document=document, actor=request.user)
+            except services.DocumentGone:
+                gone += 1
+        if gone:
+            self.message_user(request, f"{gone} of them had been deleted meanwhile.", messages.INFO)
 
 
 @admin.register(Tag)

@@ -67,13 +67,45 @@ class UploadForm(DocumentFieldsForm):
         return upload
 
 
+STALE_MESSAGE = ("This document was changed since you opened it, so your changes were not saved. They are "
+                 "still below: check them against the current document and save again to keep them.")
+OUT_OF_DATE_MESSAGE = "This form is out of date. Reload the page and make your change again."
+
+
 class EditForm(DocumentFieldsForm):
-    pass
+    """The edit page's form. It carries the version of the document it was read at, so a save cannot silently
+    overwrite a change made meanwhile (in another tab, through the API). Like the API's If-Match, the version is
+    optional: a script posting without one saves whatever the document's version."""
+
+    version = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound and self.document is not None:
+            self.initial.setdefault("version", self.document.version)
+
+    def clean(self):
+        data = super().clean()
+        # A hidden field's own message would never be shown: say it where the user sees it.
+        if self.has_error("version"):
+            del self.errors["version"]
+            self.add_error(None, OUT_OF_DATE_MESSAGE)
+        return data
+
+    def stale(self, document: Document) -> "EditForm":
+        """Return this form again, with the user's input and `document`'s current version (so saving it again
+        is a deliberate overwrite), saying that the document changed since it was opened."""
+        data = self.data.copy()
+        data["version"] = document.version
+        again = type(self)(data, owner=self.owner, document=document)
+        again.full_clean()
+        again.add_error(None, STALE_MESSAGE)
+        return again
 
 
 class TitleForm(EditForm):
     """EditForm's title alone, with its checks: required, at most 100 characters, not used by another of the
-    owner's documents."""
+    owner's documents; and the version it was read at."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

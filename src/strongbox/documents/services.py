@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
+from strongbox.accounts import audit
+from strongbox.accounts.models import AuditEvent
 from strongbox.documents import cache, tasks
 from strongbox.documents.extract.runner import ExtractionFailed, run_extraction
 from strongbox.documents.models import Document, DocumentText, Notification, Tag, TextStatus
@@ -41,6 +43,23 @@ class VersionConflict(Exception):
     """The document changed since the version the caller based its change on; nothing was written."""
 
 
+class DocumentGone(VersionConflict):
+    """The document was deleted since the caller read it; nothing was written."""
+
+
+TITLE_CONSTRAINT = "documents_document_owner_title_ci"
+TAG_CONSTRAINT = "documents_tag_owner_name_ci"
+UNCHANGED = None
+
+
+def _violates(error: IntegrityError, constraint: str) -> bool:
+    """Return whether `error` is a violation of the unique constraint named `constraint`."""
+    diag = getattr(error.__cause__, "diag", None)
+    if diag is not None:  # PostgreSQL names the constraint
+        return diag.constraint_name == constraint
+    return str(error).endswith(f"index '{constraint}'")  # SQLite: "UNIQUE constraint failed: index '<name>'"
+
+
 def _blob_name() -> str:
     token = secrets.token_hex(16)
     return f"{BLOB_PREFIX}/{token[:2]}/{token}"
@@ -56,14 +75,26 @@ def _sha256(upload: UploadedFile) -> str:
 
 
 def _tags_for(owner, names: list[str]) -> list[Tag]:
+    """Return the owner's tags of these names, creating the missing ones."""
     existing = {tag.name.lower(): tag for tag in Tag.objects.filter(owner=owner)}
     tags = []
     for name in names:
         tag = existing.get(name.lower())
         if tag is None:
-            tag = Tag.objects.create(owner=owner, name=name)
+            tag = _tag_create(owner, name)
         tags.append(tag)
     return tags
+
+
+def _tag_create(owner, name: str) -> Tag:
+    """Create a tag, or return the one a concurrent request created with the same name since we looked."""
+    try:
+        with transaction.atomic():  # a savepoint: losing the race must not spoil the caller's transaction
+            return Tag.objects.create(owner=owner, name=name)
+    except IntegrityError as error:
+        if not _violates(error, TAG_CONSTRAINT):
+            raise
+    return Tag.objects.get(owner=owner, name__iexact=name)
 
 
 def _check_quota(owner, size: int) -> None:
@@ -105,43 +136,60 @@ def document_create(*, owner, title: str, description: str, category: str, tags:
             document_index(document)
             cache.bump(owner.pk)
             transaction.on_commit(lambda: tasks.extract_document_text(document.pk), robust=True)
-    except IntegrityError:
+    except IntegrityError as error:
         default_storage.delete(name)
-        raise TitleTaken() from None
+        if _violates(error, TITLE_CONSTRAINT):
+            raise TitleTaken() from None
+        raise
     except BaseException:
         default_storage.delete(name)
         raise
     return document
 
 
-def document_update(*, document: Document, title: str, description: str, category: str,
-                    tags: list[str], if_version: int | None = None) -> Document:
-    """Change a document's editable fields and its index entry together, bumping its version.
+def _conflict(document: Document) -> VersionConflict:
+    """Say why a write guarded by the document's id (and version) matched no row."""
+    return VersionConflict() if Document.objects.filter(pk=document.pk).exists() else DocumentGone()
+
+
+def document_update(*, document: Document, title: str | None = UNCHANGED, description: str | None = UNCHANGED,
+                    category: str | None = UNCHANGED, tags: list[str] | None = UNCHANGED,
+                    if_version: int | None = None) -> Document:
+    """Change the given fields of a document (the others keep their stored values, whatever the caller read)
+    and its index entry together, bumping its version; `document` is refreshed to the stored row.
 
     With `if_version`, write only if the stored version still is that one (VersionConflict otherwise), so two
-    clients editing the same document cannot silently overwrite each other.
+    clients editing the same document cannot silently overwrite each other. DocumentGone (a VersionConflict) if
+    it was deleted meanwhile; TitleTaken if another of the owner's documents has the title.
     """
+    fields = {name: value for name, value in
+              (("title", title), ("description", description), ("category", category)) if value is not UNCHANGED}
     rows = Document.objects.filter(pk=document.pk)
     if if_version is not None:
         rows = rows.filter(version=if_version)
     try:
         with transaction.atomic():
-            if not rows.update(title=title, description=description, category=category,
-                               version=F("version") + 1, updated_at=timezone.now()):
-                raise VersionConflict()
+            if not rows.update(**fields, version=F("version") + 1, updated_at=timezone.now()):
+                raise _conflict(document)
             document.refresh_from_db(fields=["title", "description", "category", "version", "updated_at"])
-            document.tags.set(_tags_for(document.owner, tags))
+            if tags is not UNCHANGED:
+                document.tags.set(_tags_for(document.owner, tags))
             document_index(document)
             cache.bump(document.owner_id)
-    except IntegrityError:
-        raise TitleTaken() from None
+    except IntegrityError as error:
+        if _violates(error, TITLE_CONSTRAINT):
+            raise TitleTaken() from None
+        raise
     return document
 
 
-def document_delete(*, document: Document, if_version: int | None = None) -> None:
+def document_delete(*, document: Document, actor=None, if_version: int | None = None) -> None:
     """Delete a document: its text, tags, notifications and index entry now, its file once that has committed;
-    the row stays as a tombstone until tombstones_purge (VersionConflict if `if_version` is given and no longer
-    current)."""
+    the row stays as a tombstone until tombstones_purge. The audit log records it once, as done by `actor` (the
+    user who asked; None: the system).
+
+    DocumentGone if it was deleted meanwhile; VersionConflict if `if_version` is given and no longer current.
+    """
     name = document.file.name
     now = timezone.now()
     with transaction.atomic():
@@ -149,13 +197,15 @@ def document_delete(*, document: Document, if_version: int | None = None) -> Non
         if if_version is not None:
             rows = rows.filter(version=if_version)
         if not rows.update(deleted_at=now, updated_at=now, version=F("version") + 1):
-            if if_version is not None:
-                raise VersionConflict()
-            return  # deleted by a concurrent request
+            raise _conflict(document)
         get_backend().remove(document.pk)
         DocumentText.objects.filter(document_id=document.pk).delete()
         Notification.objects.filter(document_id=document.pk).delete()
         document.tags.clear()
+        detail = f"{document.public_id} “{document.title}”"
+        if actor is None or actor.pk != document.owner_id:
+            detail += f" of {document.owner.get_username()}"
+        audit.record(AuditEvent.Kind.DOCUMENT_DELETED, user=actor, detail=detail)
         cache.bump(document.owner_id)
         transaction.on_commit(lambda: default_storage.delete(name))
 
@@ -177,8 +227,8 @@ def document_index(document: Document) -> None:
 
 
 def document_extract_text(*, document_id: int) -> None:
-    """Extract the file's text in a bounded child process, store it and index it. Safe to run twice; a
-    damaged file marks the document as unreadable instead of raising."""
+    """Extract the file's text in a bounded child process, store it and index it. Safe to run twice, also at
+    the same time; a damaged file marks the document as unreadable instead of raising."""
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return
@@ -193,14 +243,48 @@ def document_extract_text(*, document_id: int) -> None:
         except ExtractionFailed as failure:
             log.info("text extraction failed for document %s: %s", document.pk, failure)
             body, status, error = "", TextStatus.FAILED, str(failure)[:200]
+    _text_store(document_id, body, status, error)
+
+
+def _text_store(document_id: int, body: str, status: str, error: str) -> None:
+    """Store an extraction's result on the document as it is now, not as it was when extraction began.
+
+    Extraction takes up to EXTRACT_TIMEOUT, during which the owner may rename or delete the document, or another
+    run may finish first: so lock the row, re-read it, and index what it holds now. The version changes with the
+    text status, so clients revalidating an ETag see the result; only the run that ends the wait tells the owner.
+    """
     with transaction.atomic():
-        if not Document.objects.filter(pk=document.pk).update(text_status=status, text_error=error):
+        document = Document.objects.select_for_update().filter(pk=document_id).first()
+        if document is None:
             return  # Deleted while we were reading it.
+        stored = DocumentText.objects.filter(document=document).values_list("body", flat=True).first()
+        if (document.text_status, document.text_error, stored) == (status, error, body):
+            return  # an earlier run stored the same result
+        was_pending = document.text_status == TextStatus.PENDING
         DocumentText.objects.update_or_create(document=document, defaults={"body": body})
+        Document.objects.filter(pk=document.pk).update(text_status=status, text_error=error,
+                                                       version=F("version") + 1)
+        document.refresh_from_db(fields=["text_status", "text_error", "version"])
         document_index(document)
         cache.bump(document.owner_id)
-        if document.text_status == TextStatus.PENDING:  # only the first run tells the owner
+        if was_pending:
             _notify_text_result(document, status, error)
+
+
+def document_extraction_abandon(*, document_id: int, error: str) -> bool:
+    """Give up extracting the document's text after the last failed attempt: mark it unreadable with `error` and
+    tell the owner, once. Its index entry stays as it is (title, description and tags are still searchable).
+    Return whether it was still waiting for its text (if not, nothing changes)."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(pk=document_id).first()
+        if document is None or document.text_status != TextStatus.PENDING:
+            return False
+        error = error[:200]
+        Document.objects.filter(pk=document.pk).update(text_status=TextStatus.FAILED, text_error=error,
+                                                       version=F("version") + 1)
+        cache.bump(document.owner_id)
+        _notify_text_result(document, TextStatus.FAILED, error)
+    return True
 
 
 def stalled_extractions_requeue(*, older_than: timedelta = timedelta(minutes=15), limit: int = 500) -> int:

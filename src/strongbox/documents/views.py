@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -95,6 +96,32 @@ def document_detail(request, public_id: str):
     return render(request, "documents/detail.html", {"document": document})
 
 
+def _saved(form: EditForm, document, **changes):
+    """Save the form's changes at the version it was read at; return the status to answer with: None when saved,
+    400 (title taken, the error on the form) or 409 (changed meanwhile). Http404 if it was deleted meanwhile."""
+    try:
+        services.document_update(document=document, if_version=form.cleaned_data["version"], **changes)
+    except services.DocumentGone:
+        raise Http404("No such document.") from None
+    except services.VersionConflict:
+        return 409
+    except services.TitleTaken as error:
+        form.add_error("title", error)
+        return 400
+    return None
+
+
+def _current(document):
+    """Re-read a document whose change was refused, to show it as it is now (Http404 if it was deleted)."""
+    try:
+        document.refresh_from_db()
+    except type(document).DoesNotExist:  # its tombstone was purged too
+        raise Http404("No such document.") from None
+    if document.deleted_at is not None:
+        raise Http404("No such document.")
+    return document
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def document_edit(request, public_id: str):
@@ -105,18 +132,18 @@ def document_edit(request, public_id: str):
         form = EditForm(initial=initial, owner=request.user, document=document)
         return render(request, "documents/edit.html", {"form": form, "document": document})
     form = EditForm(request.POST, owner=request.user, document=document)
+    status = 400
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            services.document_update(document=document, title=data["title"], description=data["description"],
-                                     category=data["category"], tags=data["tags"])
-        except services.TitleTaken as error:
-            form.add_error("title", error)
-        else:
+        status = _saved(form, document, title=data["title"], description=data["description"],
+                        category=data["category"], tags=data["tags"])
+        if status is None:
             messages.success(request, "Saved.")
             return redirect("documents:detail", public_id=document.public_id)
-    document.refresh_from_db()
-    return render(request, "documents/edit.html", {"form": form, "document": document}, status=400)
+    document = _current(document)
+    if status == 409:
+        form = form.stale(document)
+    return render(request, "documents/edit.html", {"form": form, "document": document}, status=status)
 
 
 @login_required
@@ -125,7 +152,10 @@ def document_delete(request, public_id: str):
     document = selectors.document_for_user(request.user, public_id, request)
     if request.method == "GET":
         return render(request, "documents/delete.html", {"document": document})
-    services.document_delete(document=document)
+    try:
+        services.document_delete(document=document, actor=request.user)
+    except services.DocumentGone:
+        raise Http404("No such document.") from None
     messages.success(request, f"Deleted “{document.title}”.")
     return redirect("documents:list")
 
@@ -145,21 +175,19 @@ def document_title(request, public_id: str):
         return _title_form(request, document, TitleForm(initial={"title": document.title}, owner=request.user,
                                                         document=document), status=200)
     form = TitleForm(request.POST, owner=request.user, document=document)
+    status = 400
     if form.is_valid():
-        try:
-            # The other fields stay as they are; the service rewrites the search entry with the new title.
-            services.document_update(document=document, title=form.cleaned_data["title"],
-                                     description=document.description, category=document.category,
-                                     tags=[tag.name for tag in document.tags.all()])
-        except services.TitleTaken as error:
-            form.add_error("title", error)
-        else:
+        # Only the title changes: the other fields keep their stored values, not the ones read here.
+        status = _saved(form, document, title=form.cleaned_data["title"])
+        if status is None:
             if is_htmx(request):
                 return _title_heading(request, document)
             messages.success(request, "Saved.")
             return redirect("documents:detail", public_id=document.public_id)
-    document.refresh_from_db()
-    return _title_form(request, document, form, status=400)
+    document = _current(document)
+    if status == 409:
+        form = form.stale(document)
+    return _title_form(request, document, form, status=status)
 
 
 @login_required_fragment
