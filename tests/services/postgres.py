@@ -69,6 +69,7 @@ class PostgresCluster:
         self.root = Path(tempfile.mkdtemp(prefix="strongbox-pg-"))
         self.primary = PostgresServer(self.root / "primary", free_port())
         self.replica = PostgresServer(self.root / "replica", free_port())
+        self._primary_conninfo: str | None = None  # the replica's, while its WAL receiver is stopped
 
     def start(self):
         if not (BIN / "postgres").exists():
@@ -99,6 +100,32 @@ class PostgresCluster:
                 return
             time.sleep(0.02)
         raise TimeoutError("the replica did not catch up")
+
+    def stop_wal_receiver(self, timeout: float = 10):
+        """Stop the replica's WAL receiver, as a broken stream would: the replica keeps answering, with what it
+        had. start_wal_receiver() undoes it."""
+        if self._primary_conninfo is None:
+            self._primary_conninfo = self.replica.psql("SHOW primary_conninfo")
+        self.replica.psql("ALTER SYSTEM SET primary_conninfo = ''")
+        self.replica.psql("SELECT pg_reload_conf()")
+        self._wait_for_receiver("SELECT count(*) = 0 FROM pg_stat_wal_receiver", timeout)
+
+    def start_wal_receiver(self, timeout: float = 30):
+        """Stream again from the primary (a no-op unless stop_wal_receiver() ran)."""
+        if self._primary_conninfo is None:
+            return
+        quoted = self._primary_conninfo.replace("'", "''")
+        self.replica.psql(f"ALTER SYSTEM SET primary_conninfo = '{quoted}'")
+        self.replica.psql("SELECT pg_reload_conf()")
+        self._primary_conninfo = None
+        self._wait_for_receiver("SELECT count(*) = 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'", timeout)
+
+    def _wait_for_receiver(self, sql: str, timeout: float):
+        deadline = time.monotonic() + timeout
+        while self.replica.psql(sql) != "t":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the replica's WAL receiver: not {sql!r} after {timeout} s")
+            time.sleep(0.05)
 
     def stop(self):
         self.replica.stop()
