@@ -1,9 +1,13 @@
 """What the SQLite and PostgreSQL backends share: an index that is a table of the default database, written in
-the transaction of the rows it describes, queried with literal statements and bound parameters only."""
+the transaction of the rows it describes, queried with literal statements and bound parameters only.
+
+The index goes where the documents go: written through the router's database for writing them (the primary), read
+through its database for reading them, so a search reads from the same replica as the rest of the request, or from
+the primary when the reader must see writes a replica may not have yet (ops/dbrouter.py)."""
 
 from abc import abstractmethod
 
-from django.db import connection
+from django.db import connections, router
 
 from strongbox.documents.search.base import SearchBackend, highlight
 
@@ -25,13 +29,27 @@ class SqlSearchBackend(SearchBackend):
     def snippet_params(self, expression: str, document_ids: list[int]) -> list:
         """Return the parameters of snippet_sql."""
 
+    @staticmethod
+    def reading():
+        """Return the connection searches read through."""
+        from strongbox.documents.models import Document  # here: the migrations import the backends' statements
+
+        return connections[router.db_for_read(Document)]
+
+    @staticmethod
+    def writing():
+        """Return the connection index writes go through."""
+        from strongbox.documents.models import Document
+
+        return connections[router.db_for_write(Document)]
+
     def _rows(self, sql: str, params: list) -> list[tuple]:
-        with connection.cursor() as cursor:
+        with self.reading().cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
     def remove(self, document_id: int) -> None:
-        with connection.cursor() as cursor:
+        with self.writing().cursor() as cursor:
             cursor.execute(self.delete_sql, [document_id])
 
     def search(self, *, owner_id: int, query: str, limit: int = 1000) -> list[int]:
@@ -48,5 +66,5 @@ class SqlSearchBackend(SearchBackend):
         return {document_id: highlight(text) for document_id, text in rows}
 
     def clear(self) -> None:
-        with connection.cursor() as cursor:
+        with self.writing().cursor() as cursor:
             cursor.execute(self.clear_sql)

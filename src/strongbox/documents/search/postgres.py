@@ -6,8 +6,6 @@ with accents folded by the `unaccent` dictionary, so "creme" finds "Crème" and 
 Every statement is a literal with parameters: user input only ever arrives as a bound value.
 """
 
-from django.db import connection
-
 from strongbox.documents.search._sql import SqlSearchBackend
 from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term
 
@@ -76,6 +74,6 @@ class PostgresSearchBackend(SqlSearchBackend):
         return [MARK_START, expression, MARK_START, MARK_END, document_ids]
 
     def index(self, entry: IndexEntry) -> None:
-        with connection.cursor() as cursor:
+        with self.writing().cursor() as cursor:
             cursor.execute(UPSERT_SQL, [entry.document_id, entry.owner_id, entry.title, entry.tags,
                                         entry.description, entry.body[:MAX_BODY_CHARS]])

@@ -5,8 +5,6 @@ Every statement is a literal with parameters: user input only ever arrives as a 
 
 import json
 
-from django.db import connection
-
 from strongbox.documents.search._sql import SqlSearchBackend
 from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term
 
@@ -47,7 +45,7 @@ class SqliteSearchBackend(SqlSearchBackend):
         return [*marks, MARK_START, *marks, *marks, expression, json.dumps(document_ids)]
 
     def index(self, entry: IndexEntry) -> None:
-        with connection.cursor() as cursor:
+        with self.writing().cursor() as cursor:
             cursor.execute(DELETE_SQL, [entry.document_id])
             cursor.execute(INSERT_SQL, [entry.document_id, entry.owner_id, entry.title, entry.tags,
                                         entry.description, entry.body])
