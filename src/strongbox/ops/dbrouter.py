@@ -7,36 +7,55 @@ A read goes to a replica only when the replica has replayed every write the read
   WAL position (LSN) for REPLICA_PIN_SECONDS; until a replica has replayed that far, this client reads from the
   primary. This covers the session a sign-in just created, on whichever app server the next request lands;
 - this process's own writes (from any thread, a task or a test), tracked the same way.
-A replica that is unreachable, or lags more than REPLICA_MAX_LAG_SECONDS, is skipped for REPLICA_RETRY_SECONDS;
-with no replica usable, reads fall back to the primary.
+A write that only moves a session's bookkeeping forward (when it was last seen, its expiry) counts as none: an
+older copy read from a replica does no harm, and counting it would pin every signed-in client once a minute.
+
+One request reads from one replica, chosen at its first read, as long as that replica stays usable: a page never
+mixes two replicas' views of the data. A replica is skipped for REPLICA_RETRY_SECONDS when it is unreachable,
+when its WAL receiver is not streaming (a broken stream leaves it serving what it had, with nothing left to replay
+and so no visible lag), or when its replay is behind the primary's WAL position and the last transaction it
+replayed is older than REPLICA_MAX_LAG_SECONDS; with no replica usable, reads fall back to the primary.
 
 Each request checks the replica it reads from once (a round trip on an open connection), so a replica stopped
-between two requests costs no failed request; the lag in seconds is measured at most once a second per process.
+between two requests costs no failed request; the lag is checked at most once a second per replica and process.
 """
 
 import contextvars
 import logging
 import random
+import re
 import threading
 import time
+from importlib import import_module
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 
+from strongbox.accounts.middleware import SEEN, STARTED
+
 log = logging.getLogger(__name__)
 PIN_COOKIE = "strongbox-primary"
 LAG_CHECK_SECONDS = 1.0
+# The receiver's status, as seen by a role without pg_read_all_stats (which PostgreSQL shows the receiver's pid
+# only): it runs, whether it streams is not known.
+RECEIVER_HIDDEN = "hidden"
 _LAG_SQL = """
-    SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
-                WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-                ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END
+    SELECT pg_is_in_recovery(),
+           (SELECT COALESCE(status, %s) FROM pg_stat_wal_receiver),
+           pg_last_wal_replay_lsn()::text,
+           EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float
 """
+# What a session save that changed only these keys (and the expiry column) writes is bookkeeping.
+SESSION_BOOKKEEPING_KEYS = frozenset({SEEN, STARTED})
+_SESSION_UPDATE = re.compile(
+    r'UPDATE "django_session" SET "session_data" = %s, "expire_date" = %s WHERE "django_session"."session_key" = %s')
 
 # Per request (per thread outside requests): pinned to the primary; the WAL position the reader must see; the
-# replica already checked; whether this request wrote.
+# replica already checked; the replica this request reads from; whether this request wrote.
 _pinned = contextvars.ContextVar("strongbox_pinned", default=False)
 _required_lsn = contextvars.ContextVar("strongbox_required_lsn", default=0)
 _checked = contextvars.ContextVar("strongbox_replica_checked", default=None)
+_replica = contextvars.ContextVar("strongbox_replica", default=None)
 _wrote = contextvars.ContextVar("strongbox_wrote", default=False)
 
 
@@ -54,6 +73,33 @@ def primary_lsn() -> int:
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
         return parse_lsn(cursor.fetchone()[0])
+
+
+def _primary_flush_lsn() -> int:
+    # What the primary has flushed is all a replica can have received: its WAL senders send no further.
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_flush_lsn()::text")
+        return parse_lsn(cursor.fetchone()[0])
+
+
+def replica_problem(*, in_recovery: bool, receiver: str | None, replayed: int | None, primary: int,
+                    replay_age: float | None, max_lag: float) -> str | None:
+    """Return why a replica must not serve reads, or None when it may.
+
+    `receiver` is its WAL receiver's status (None: no receiver runs), `replayed` its replay position, `primary`
+    the primary's WAL position read just before, `replay_age` the seconds since the commit of the last transaction
+    it replayed (None: none yet). A server not in recovery (a promoted replica) has nothing to lag behind.
+    """
+    if not in_recovery:
+        return None
+    if receiver is None:
+        return "its WAL receiver is not running"
+    if receiver not in ("streaming", RECEIVER_HIDDEN):
+        return f"its WAL receiver is {receiver}, not streaming"
+    # Behind alone is normal for a few milliseconds after every write; behind with an old last replay is lag.
+    if replayed is not None and replayed < primary and replay_age is not None and replay_age > max_lag:
+        return f"behind the primary, its last replayed transaction {replay_age:.1f} s old"
+    return None
 
 
 class _Replicas:
@@ -102,12 +148,19 @@ class _Replicas:
             return False
 
     def _check_lag(self, alias: str, now: float):
+        primary = _primary_flush_lsn()  # first: the replica is then asked to have at least this
         with connections[alias].cursor() as cursor:
-            cursor.execute(_LAG_SQL)
-            (lag,) = cursor.fetchone()
+            cursor.execute(_LAG_SQL, [RECEIVER_HIDDEN])
+            in_recovery, receiver, replayed, replay_age = cursor.fetchone()
         self.lag_checked[alias] = now
-        if lag is not None and lag > settings.REPLICA_MAX_LAG_SECONDS:
-            self._mark_down(alias, f"{lag:.1f} s behind the primary")
+        replayed = parse_lsn(replayed) if replayed else None
+        problem = replica_problem(in_recovery=in_recovery, receiver=receiver, replayed=replayed, primary=primary,
+                                  replay_age=replay_age, max_lag=settings.REPLICA_MAX_LAG_SECONDS)
+        if problem:
+            self._mark_down(alias, problem)
+        elif replayed is not None:
+            with self._lock:
+                self.replayed[alias] = max(self.replayed.get(alias, 0), replayed)
 
     def _check_replayed(self, alias: str):
         with connections[alias].cursor() as cursor:
@@ -149,8 +202,30 @@ def task_finished(task, value, exception):
     _pinned.reset(_task_pins.tokens.pop())
 
 
+def is_session_bookkeeping(sql: str, params, many: bool, connection) -> bool:
+    """Return whether a statement only moves a session's bookkeeping forward: it updates a session row whose data
+    stays the same but for SESSION_BOOKKEEPING_KEYS (one primary-key read of the row as it is before)."""
+    if many or not params or not _SESSION_UPDATE.fullmatch(sql.strip()):
+        return False
+    data, _, key = params
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT session_data FROM django_session WHERE session_key = %s", [key])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    before, after = store.decode(row[0]), store.decode(data)
+
+    def content(session: dict) -> dict:
+        return {name: value for name, value in session.items() if name not in SESSION_BOOKKEEPING_KEYS}
+
+    # An undecodable row decodes as {}: then it is not known what changed.
+    return bool(before) and content(before) == content(after)
+
+
 def _note_write(execute, sql, params, many, context):
-    if not sql.lstrip()[:6].upper().startswith(("SELECT", "SAVEPO", "RELEAS", "SET", "SHOW")):
+    if not sql.lstrip()[:6].upper().startswith(("SELECT", "SAVEPO", "RELEAS", "SET", "SHOW")) \
+            and not is_session_bookkeeping(sql, params, many, context["connection"]):
         _wrote.set(True)
         connection = context["connection"]
         if connection.in_atomic_block:
@@ -170,10 +245,14 @@ class ReplicaRouter:
     def db_for_read(self, model, **hints):
         if _pinned.get() or connections["default"].in_atomic_block:
             return "default"
-        aliases = replica_aliases()
+        chosen = _replica.get()
+        if chosen is not None and replicas.usable(chosen):
+            return chosen
+        aliases = [alias for alias in replica_aliases() if alias != chosen]
         random.shuffle(aliases)  # noqa: S311 (spreading load, not a secret)
         for alias in aliases:
             if replicas.usable(alias):
+                _replica.set(alias)
                 return alias
         return "default"
 
@@ -198,7 +277,7 @@ class ReplicaPinMiddleware:
     def __call__(self, request):
         tokens = [(_pinned, _pinned.set(request.method not in self.SAFE_METHODS)),
                   (_required_lsn, _required_lsn.set(self._client_lsn(request))),
-                  (_checked, _checked.set(None)), (_wrote, _wrote.set(False))]
+                  (_checked, _checked.set(None)), (_replica, _replica.set(None)), (_wrote, _wrote.set(False))]
         try:
             response = self.get_response(request)
             if _wrote.get() and settings.REPLICA_PIN_SECONDS:
