@@ -1,6 +1,8 @@
 """A Redis server that keeps nothing on disk, on a free loopback port."""
 
+import contextlib
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -24,8 +26,27 @@ class RedisServer:
         wait_for_port(self.port, self.process, log=log)
         return self
 
+    def pause(self):
+        """Freeze the server (SIGSTOP): the kernel still accepts connections, nothing answers, as behind a
+        partition."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.process.send_signal(signal.SIGCONT)
+
+    @contextlib.contextmanager
+    def frozen(self):
+        """Keep the server frozen inside the block, and running again after it whatever happens."""
+        self.pause()
+        try:
+            yield self
+        finally:
+            self.resume()
+
     def stop(self):
         if self.process is not None:
+            if self.process.poll() is None:
+                self.resume()  # a frozen process would not act on SIGTERM
             stop(self.process)
             self.process = None
 

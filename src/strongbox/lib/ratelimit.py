@@ -1,28 +1,41 @@
 """Fixed-window counters in Django's cache, for rate limits and lockouts that hold across app servers.
 
-`cache.add` + `cache.incr` are atomic in every backend Strongbox uses (local memory and Redis), so concurrent
-requests cannot both slip under a limit.
+`cache.add` + `cache.incr` are atomic in every backend Strongbox uses, so concurrent requests cannot both slip under
+a limit. While Redis is unreachable the Redis cache (ops/cache.py) keeps counting in each process, so a limit
+still holds per process instead of every call counting as the first.
 """
 
+import logging
 import time
 
 from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 3
 
 
 def _key(ident: str, window: int, now: int) -> str:
     return f"ratelimit:{ident}:{window}:{now // window}"
 
 
+def _count(key: str, window: int) -> int | None:
+    for _ in range(ATTEMPTS):
+        cache.add(key, 0, timeout=window + 5)
+        try:
+            return cache.incr(key)
+        except ValueError:  # evicted, or the cache lost the add (Redis went away or came back in between): again
+            continue
+    return None
+
+
 def hit(ident: str, limit: int, window: int) -> int | None:
     """Count one event for `ident`; return seconds until the window ends if this one is over `limit`, else None."""
     now = int(time.time())
-    key = _key(ident, window, now)
-    cache.add(key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.add(key, 1, timeout=window + 5)
-        count = 1
+    count = _count(_key(ident, window, now), window)
+    if count is None:
+        # Loudly, not as a silent "1": this event went uncounted.
+        log.warning("rate limit %s: the cache could not count this event in %s attempts", ident, ATTEMPTS)
+        return None
     return window - now % window if count > limit else None
 
 

@@ -1,13 +1,27 @@
-"""Django's Redis cache, made to degrade instead of fail when Redis is unreachable.
+"""Django's Redis cache, made to degrade in milliseconds instead of failing when Redis is unreachable or hangs.
 
-Every read answers a miss and every write is dropped while Redis is away, so pages that need only the database
-keep working. A dropped write may have been an invalidation (a bumped version, a deleted key), so the first
-successful call after one deletes every key of ours: what was cached before the outage may no longer be true.
-Counters restart too (rate limits are lenient for one window); `cached_db` sessions reload from the database.
+A Redis that refuses connections fails fast by itself; one that hangs (a partition, a frozen server) makes every
+call wait its socket timeout, and a page makes a dozen cache calls. So after one failed call a circuit breaker
+skips Redis for `circuit_open_seconds`: reads answer a miss and writes are dropped at once. Then a single call is
+let through as a probe; if it succeeds the breaker closes, if not it stays open for another period.
+
+A dropped write may have been an invalidation (a bumped version, a deleted key), so before the probe's answer is
+trusted it deletes every key of ours: what was cached before the outage may no longer be true. That flush happens
+once per process per outage, because the breaker's state lives in one `Outage` object per Redis namespace that
+every thread's cache object shares (Django makes one cache object per thread and alias), and because writes that
+would leave a stale value behind wait for a probe in flight instead of being dropped behind it.
+
+Counters (`add` + `incr` of integers, as rate limits and lockouts use them) keep counting in the process while
+Redis is skipped, so limits still hold per process instead of restarting at 1 with every call. When Redis returns
+the flush takes its counters too, and the local counts are discarded: limits are lenient for at most one window.
 """
 
 import logging
+import os
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
@@ -15,38 +29,192 @@ from redis.exceptions import ConnectionError, TimeoutError  # noqa: A004 (redis'
 
 log = logging.getLogger(__name__)
 UNREACHABLE = (ConnectionError, TimeoutError)
+OPEN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """Leave to call Redis: as usual, or as the probe that ends an outage (after a flush if writes were lost)."""
+
+    probe: bool = False
+    flush: bool = False
+
+
+_AS_USUAL = Ticket()
+
+
+class LocalCounters:
+    """Integers counted in this process while Redis is skipped, with their expiry. The caller holds the lock."""
+
+    LIMIT = 10_000  # a long outage under a flood of new keys must not grow the process without bound
+
+    def __init__(self, clock: Callable[[], float]):
+        self._clock = clock
+        self._values: dict[str, tuple[int, float | None]] = {}
+
+    def _alive(self, key: str) -> tuple[int, float | None] | None:
+        entry = self._values.get(key)
+        if entry is not None and entry[1] is not None and entry[1] <= self._clock():
+            del self._values[key]
+            return None
+        return entry
+
+    def get(self, key: str, default=None):
+        entry = self._alive(key)
+        return default if entry is None else entry[0]
+
+    def add(self, key: str, value: int, timeout: float | None) -> bool:
+        if self._alive(key) is not None:
+            return False
+        if timeout is not None and timeout <= 0:
+            return True  # added and expired at once, as Django's backends do for a zero timeout
+        if len(self._values) >= self.LIMIT:
+            self._evict()
+        self._values[key] = (value, None if timeout is None else self._clock() + timeout)
+        return True
+
+    def incr(self, key: str, delta: int) -> int:
+        entry = self._alive(key)
+        if entry is None:
+            raise ValueError(f"Key '{key}' not found (counted in this process while the cache is unreachable)")
+        self._values[key] = (entry[0] + delta, entry[1])
+        return entry[0] + delta
+
+    def delete(self, key: str) -> bool:
+        return self._values.pop(key, None) is not None
+
+    def clear(self) -> None:
+        self._values.clear()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def _evict(self) -> None:
+        now = self._clock()
+        self._values = {k: v for k, v in self._values.items() if v[1] is None or v[1] > now}
+        while len(self._values) >= self.LIMIT:
+            del self._values[next(iter(self._values))]  # the oldest key (dicts keep insertion order)
+
+
+class Outage:
+    """The breaker of one Redis namespace in this process, shared by every thread's cache object."""
+
+    def __init__(self, open_seconds: float = OPEN_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self.open_seconds = open_seconds
+        self.clock = clock
+        self.lock = threading.Lock()
+        self._changed = threading.Condition(self.lock)
+        self.open_until: float | None = None  # None: closed, Redis is used
+        self.probing = False
+        self.dropped_writes = False
+        self.flushes = 0
+        self.counters = LocalCounters(lambda: self.clock())  # one clock for both, swappable by tests
+
+    @property
+    def available(self) -> bool:
+        return self.open_until is None
+
+    def admit(self, *, stale_if_dropped: bool) -> Ticket | None:
+        """Return a ticket to call Redis, or None to do without it. A call that would leave a stale value behind
+        if dropped waits for a probe in flight instead (dropping it then would need a second flush), and is noted
+        when it is dropped, under the same lock, so no probe can miss it."""
+        with self.lock:
+            while True:
+                if self.open_until is None:
+                    return _AS_USUAL
+                if self.probing and stale_if_dropped:
+                    self._changed.wait(1)
+                    continue
+                if self.probing or self.clock() < self.open_until:
+                    self.dropped_writes = self.dropped_writes or stale_if_dropped
+                    return None
+                self.probing = True
+                return Ticket(probe=True, flush=self.dropped_writes)
+
+    def flushed(self) -> None:
+        with self.lock:
+            self.dropped_writes = False
+            self.flushes += 1
+
+    def failed(self, ticket: Ticket, error: Exception, *, dropped: bool) -> None:
+        with self.lock:
+            if self.open_until is None:
+                log.warning("Redis cache unreachable, serving without it for %s s: %s", self.open_seconds, error)
+            self.open_until = self.clock() + self.open_seconds
+            self.dropped_writes = self.dropped_writes or dropped
+            if ticket.probe:
+                self.probing = False
+                self._changed.notify_all()
+
+    def answered(self, ticket: Ticket) -> None:
+        """Redis answered `ticket`'s call: after a probe, trust it again."""
+        if not ticket.probe:
+            return
+        with self.lock:
+            self.probing = False
+            if self.dropped_writes:
+                # A call that started before the outage failed during the probe: probe (and flush) again now.
+                self.open_until = self.clock()
+            else:
+                self.open_until = None
+                self.counters.clear()
+                log.warning("Redis cache reachable again")
+            self._changed.notify_all()
+
+
+_outages: dict[tuple, Outage] = {}
+_outages_lock = threading.Lock()
+
+
+def outage_for(namespace: tuple, open_seconds: float) -> Outage:
+    """Return this process's one Outage for a Redis namespace (location, key prefix, version)."""
+    with _outages_lock:
+        if namespace not in _outages:
+            _outages[namespace] = Outage(open_seconds)
+        return _outages[namespace]
+
+
+# A forked child (a server worker) starts with a closed breaker and a lock no other thread holds.
+os.register_at_fork(after_in_child=_outages.clear)
 
 
 class ResilientRedisCache(RedisCache):
+    """RedisCache behind a per-process circuit breaker. OPTIONS may set `circuit_open_seconds` (default 5)."""
+
     def __init__(self, server, params):
-        super().__init__(server, params)
-        self._lock = threading.Lock()
-        self._dropped_writes = False
-        self.available = True
+        options = dict(params.get("OPTIONS", {}))
+        open_seconds = float(options.pop("circuit_open_seconds", OPEN_SECONDS))
+        super().__init__(server, {**params, "OPTIONS": options})
+        self.outage = outage_for((repr(server), self.key_prefix, self.version), open_seconds)
 
-    def _call(self, method, *args, fallback=None, write=False, **kwargs):
+    @property
+    def available(self) -> bool:
+        """Whether the breaker is closed (Redis is being used)."""
+        return self.outage.available
+
+    def _call(self, method, *args, local: Callable[[], object], stale_if_dropped: bool = False):
+        """Call Redis unless the breaker says not to; `local` answers without it. `stale_if_dropped`: the call
+        changes or removes a value, so dropping it needs a flush before Redis is trusted again."""
+        outage = self.outage
+        ticket = outage.admit(stale_if_dropped=stale_if_dropped)
+        if ticket is None:
+            with outage.lock:
+                return local()
         try:
-            if self._dropped_writes:
-                self._forget_everything()
-            result = method(*args, **kwargs)
+            if ticket.flush:
+                self._delete_ours()
+                outage.flushed()
+                log.warning("Redis cache emptied of the keys written before the outage")
+            result = method(*args)
         except UNREACHABLE as error:
-            if self.available:
-                log.warning("Redis cache unreachable, serving without it: %s", error)
-            self.available = False
-            self._dropped_writes = self._dropped_writes or write
-            return fallback
-        if not self.available:
-            log.warning("Redis cache reachable again")
-            self.available = True
+            outage.failed(ticket, error, dropped=stale_if_dropped)
+            with outage.lock:
+                return local()
+        except BaseException:
+            outage.answered(ticket)  # Redis answered, with an error of the caller's making (e.g. incr of no key)
+            raise
+        outage.answered(ticket)
         return result
-
-    def _forget_everything(self):
-        with self._lock:
-            if not self._dropped_writes:
-                return
-            self._delete_ours()
-            self._dropped_writes = False
-            log.warning("Redis cache emptied of the keys written before the outage")
 
     def _delete_ours(self):
         # Only this cache's keys (by KEY_PREFIX and version): the task queue may share the Redis database.
@@ -54,50 +222,60 @@ class ResilientRedisCache(RedisCache):
         for keys in _batches(client.scan_iter(match=self.make_key("*"), count=1000), 500):
             client.delete(*keys)
 
+    def _local_timeout(self, timeout):
+        return self.default_timeout if timeout is DEFAULT_TIMEOUT else timeout
+
     def ping(self) -> None:
-        """Raise if Redis does not answer (for /readyz)."""
+        """Raise if Redis does not answer (for /readyz), whatever the breaker says."""
         self._cache.get_client().ping()
 
+    def _counters(self, operation: str, key, *args, version=None):
+        """Return a function that applies a LocalCounters operation to the key (made only if Redis is skipped)."""
+        return lambda: getattr(self.outage.counters, operation)(self.make_key(key, version=version), *args)
+
     def get(self, key, default=None, version=None):
-        return self._call(super().get, key, default, version, fallback=default)
+        return self._call(super().get, key, default, version, local=self._counters("get", key, default,
+                                                                                    version=version))
 
     def get_many(self, keys, version=None):
-        return self._call(super().get_many, keys, version, fallback={})
+        return self._call(super().get_many, keys, version, local=dict)
 
     def has_key(self, key, version=None):
-        return self._call(super().has_key, key, version, fallback=False)
+        return self._call(super().has_key, key, version, local=lambda: False)
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        self._call(super().set, key, value, timeout, version, write=True)
+        # Without Redis a value is not kept, and a count kept here would now be stale.
+        self._call(super().set, key, value, timeout, version, stale_if_dropped=True,
+                   local=self._counters("delete", key, version=version))
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._call(super().set_many, data, timeout, version, write=True, fallback=list(data))
+        return self._call(super().set_many, data, timeout, version, stale_if_dropped=True, local=lambda: list(data))
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._call(super().add, key, value, timeout, version, write=True, fallback=False)
+        # Dropping an add leaves nothing stale (it writes only a key that was not there): no flush for it.
+        # Without Redis only counters are kept: nothing else is worth keeping in the process.
+        local = (self._counters("add", key, value, self._local_timeout(timeout), version=version)
+                 if type(value) is int else lambda: False)
+        return self._call(super().add, key, value, timeout, version, local=local)
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._call(super().touch, key, timeout, version, write=True, fallback=False)
+        return self._call(super().touch, key, timeout, version, local=lambda: False)
 
     def incr(self, key, delta=1, version=None):
-        # Unreachable reads like a missing key, which callers already handle (they start the count again).
-        result = self._call(super().incr, key, delta, version, write=True, fallback=_MISSING)
-        if result is _MISSING:
-            raise ValueError(f"Key '{key}' not found (the cache is unreachable)")
-        return result
+        return self._call(super().incr, key, delta, version, stale_if_dropped=True,
+                          local=self._counters("incr", key, delta, version=version))
 
     def delete(self, key, version=None):
-        return self._call(super().delete, key, version, write=True, fallback=False)
+        return self._call(super().delete, key, version, stale_if_dropped=True,
+                          local=self._counters("delete", key, version=version))
 
     def delete_many(self, keys, version=None):
-        self._call(super().delete_many, keys, version, write=True)
+        self._call(super().delete_many, keys, version, stale_if_dropped=True,
+                   local=lambda: [self._counters("delete", key, version=version)() for key in keys])
 
     def clear(self):
         """Delete this cache's keys, not the whole Redis database (unlike RedisCache.clear)."""
-        self._call(self._delete_ours, write=True)
-
-
-_MISSING = object()
+        self._call(self._delete_ours, stale_if_dropped=True, local=self.outage.counters.clear)
 
 
 def _batches(iterable, size):
