@@ -1,8 +1,16 @@
 """Per-user cached values with versioned keys.
 
-Every write to a user's documents bumps the user's version, once at once and once more after the transaction
-commits, so a value computed from data that is no longer current is never found under the current version: not
-even one cached by a concurrent request between the write and its commit. Old versions simply expire.
+Every write to a user's documents bumps the user's version once its transaction commits, so a value computed from
+data that is no longer current is never found under the current version. Old versions simply expire.
+
+Bumping after the commit alone is enough because a value's key carries the version read *before* the value is
+computed (`cached`): a request that computed from data older than the commit read its version before the bump
+that follows the commit, so it cached under the old version, which no request reads once the bump is done. Between
+the commit and the bump other requests may still be served the old values, as with any invalidation. (Bumping
+also before the commit, as this module once did, only mattered for reads of cached values inside the writing
+transaction, and forced a second bump at commit for the values cached in between; it cost a cache call while the
+transaction held its locks, which with an unreachable cache meant waiting on its timeout with rows locked.
+Services do not read cached values inside the transactions that change documents.)
 """
 
 import hashlib
@@ -44,9 +52,9 @@ def _bump(user_id: int) -> None:
 
 
 def bump(user_id: int) -> None:
-    """Invalidate every cached value of the user's documents, now and again when the transaction commits."""
-    _bump(user_id)
-    transaction.on_commit(lambda: _bump(user_id))
+    """Invalidate every cached value of the user's documents when the transaction commits (at once outside one)."""
+    # robust: the write has committed; a cache that fails here must not turn it into an error page.
+    transaction.on_commit(lambda: _bump(user_id), robust=True)
 
 
 def key(user_id: int, name: str, *parts: object) -> str:
