@@ -1,6 +1,7 @@
 """The Redis cache's circuit breaker and local counters, against sockets that stand in for a Redis that hangs (a
 listener that accepts connections and never answers) or refuses (a port nobody listens on): no Redis needed."""
 
+import os
 import socket
 import threading
 import time
@@ -198,3 +199,15 @@ def test_local_counters_stay_bounded():
     for name in "abcd":
         counters.add(name, 1, timeout=None)
     assert len(counters) == 3 and counters.get("a") is None and counters.get("d") == 1
+
+
+def test_a_forked_child_starts_with_a_closed_breaker(hanging):
+    cache = make_cache(hanging.port)
+    cache.get("k")
+    assert not cache.available
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports through its exit status)
+        os._exit(0 if cache.available and not cache.outage.lock.locked() else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not cache.available  # the parent's outage goes on

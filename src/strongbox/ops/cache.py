@@ -174,8 +174,16 @@ def outage_for(namespace: tuple, open_seconds: float) -> Outage:
         return _outages[namespace]
 
 
-# A forked child (a server worker) starts with a closed breaker and a lock no other thread holds.
-os.register_at_fork(after_in_child=_outages.clear)
+def _after_fork() -> None:
+    # A forked child (a server worker) starts with closed breakers and locks no thread of the parent held. The
+    # objects stay, reset, since cache objects made before the fork already refer to them.
+    global _outages_lock
+    _outages_lock = threading.Lock()
+    for outage in _outages.values():
+        outage.__init__(outage.open_seconds, outage.clock)
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 class ResilientRedisCache(RedisCache):
@@ -241,7 +249,8 @@ class ResilientRedisCache(RedisCache):
         return self._call(super().get_many, keys, version, local=dict)
 
     def has_key(self, key, version=None):
-        return self._call(super().has_key, key, version, local=lambda: False)
+        counted = self._counters("get", key, version=version)
+        return self._call(super().has_key, key, version, local=lambda: counted() is not None)
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         # Without Redis a value is not kept, and a count kept here would now be stale.
