@@ -10,6 +10,8 @@ from django.urls import reverse
 from helpers import PASSWORD
 from strongbox.accounts import audit
 from strongbox.accounts.models import AuditEvent
+from strongbox.documents import services
+from strongbox.lib.clientip import parse_networks
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +74,26 @@ def test_asking_for_someone_elses_document_is_recorded_but_looks_missing(uploade
     assert response.status_code == 404
     [event] = AuditEvent.objects.filter(kind=AuditEvent.Kind.ACCESS_REFUSED)
     assert event.user.username == "bob" and document.public_id in event.detail
+
+
+def test_deleting_a_document_on_the_web_is_audited_with_the_clients_address_and_agent(uploaded, alice, settings):
+    document = uploaded("txt", title="Lease")
+    # Behind a trusted proxy: the address recorded is the client's, as the proxy middleware resolved it.
+    settings.TRUSTED_PROXIES = parse_networks(["10.0.0.2"])
+    client = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.5", HTTP_USER_AGENT="Firefox/140")
+    client.force_login(alice)
+    assert client.post(reverse("documents:delete", args=[document.public_id])).status_code == 302
+    [event] = AuditEvent.objects.filter(kind=AuditEvent.Kind.DOCUMENT_DELETED)
+    assert (event.user, event.ip, event.user_agent) == (alice, "203.0.113.5", "Firefox/140")
+    assert event.detail == f"{document.public_id} “Lease”"
+
+
+def test_a_deletion_outside_a_request_is_audited_as_the_systems(uploaded):
+    document = uploaded("txt", title="Lease")
+    services.document_delete(document=document)
+    [event] = AuditEvent.objects.filter(kind=AuditEvent.Kind.DOCUMENT_DELETED)
+    assert (event.user, event.ip, event.user_agent) == (None, None, "")
+    assert event.detail == f"{document.public_id} “Lease” of alice"
 
 
 def test_only_superusers_can_change_privileges_in_the_admin(alice, bob):

@@ -3,8 +3,11 @@ import hashlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from documents.races import after_read
 from helpers import stored_files
 from samples import SAMPLES, png_bytes
+from strongbox.accounts.models import AuditEvent
+from strongbox.documents import services
 from strongbox.documents.models import Document
 
 pytestmark = pytest.mark.django_db
@@ -166,6 +169,33 @@ def test_delete_honours_if_match(alice_api, document, isolated_storage, django_c
         assert alice_api.delete(url, headers={"If-Match": '"v2"'}).status_code == 204
     assert not Document.objects.exists() and stored_files(isolated_storage) == []
     assert alice_api.get(url).status_code == 404
+
+
+def test_patch_changes_only_the_fields_it_sends(alice_api, document, monkeypatch):
+    # Another client changes the description between this request reading the document and writing it.
+    after_read(monkeypatch, lambda stored: services.document_update(document=stored, description="Countersigned"))
+    response = alice_api.patch(f"{BASE}/{document['id']}", {"title": "Lease 2026"}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json()["title"] == "Lease 2026" and response.json()["description"] == "Countersigned"
+    assert sorted(response.json()["tags"]) == ["2026", "home"]
+
+
+@pytest.mark.parametrize(("method", "headers"), [("patch", {}), ("patch", {"If-Match": '"v2"'}),
+                                                 ("delete", {}), ("delete", {"If-Match": '"v2"'})])
+def test_a_document_deleted_meanwhile_answers_409(alice_api, document, monkeypatch, method, headers):
+    after_read(monkeypatch, lambda stored: services.document_delete(document=stored))
+    response = getattr(alice_api, method)(f"{BASE}/{document['id']}", {"title": "Lease 2026"},
+                                          content_type="application/json", headers=headers)
+    assert_problem(response, 409, "document_deleted")
+    assert not Document.objects.exists()
+
+
+def test_delete_is_audited_once(alice_api, document):
+    assert alice_api.delete(f"{BASE}/{document['id']}", REMOTE_ADDR="198.51.100.4",
+                            HTTP_USER_AGENT="backup-script/1").status_code == 204
+    [event] = AuditEvent.objects.filter(kind=AuditEvent.Kind.DOCUMENT_DELETED)
+    assert event.user.username == "alice" and document["id"] in event.detail and "Lease" in event.detail
+    assert (event.ip, event.user_agent) == ("198.51.100.4", "backup-script/1")
 
 
 def test_content_returns_the_exact_bytes_and_honours_range(alice_api, document):
