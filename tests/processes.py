@@ -109,7 +109,8 @@ class Installation:
     def pending_jobs(self) -> int:
         return self.query("SELECT count(*) FROM ops_job")[0][0]
 
-    def close(self) -> None:
+    def stop_processes(self) -> None:
+        """Stop every server and worker started so far (SIGTERM, then SIGKILL after 30 s)."""
         for process in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -119,6 +120,10 @@ class Installation:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        self.processes.clear()
+
+    def close(self) -> None:
+        self.stop_processes()
         if self._database:
             from services import session
 
