@@ -74,7 +74,7 @@ def test_an_unpinned_search_sees_only_what_the_replica_replayed_and_a_pinned_one
 
 
 def test_a_replica_whose_wal_receiver_stopped_is_skipped_until_it_streams_again(
-        alice_client, document, cluster, settings):
+        alice_client, document, cluster, settings, caplog):
     settings.REPLICA_RETRY_SECONDS = 1
     try:
         cluster.postgres.stop_wal_receiver()
@@ -85,6 +85,7 @@ def test_a_replica_whose_wal_receiver_stopped_is_skipped_until_it_streams_again(
         assert response.status_code == 200 and b"Lease" in response.content
         assert not ran_on(replica.captured_queries, "documents_document")
         assert "replica1" in replicas.down_until
+        assert "replica1 skipped for 1 s: its WAL receiver is not running" in caplog.text
 
         cluster.postgres.start_wal_receiver()
         cluster.postgres.wait_for_replay()
