@@ -103,3 +103,27 @@ def test_it_answers_429_after_exactly_the_configured_api_rate(installation, serv
     statuses = [browser.get("/api/v1/documents", headers={"Authorization": f"Bearer {key}"}).status_code
                 for _ in range(API_RATE_LIMIT + 5)]
     assert statuses == [200] * API_RATE_LIMIT + [429] * 5
+
+
+@pytest.mark.skipif(not settings.SCALE_OUT_RUN, reason="Redis is the scale-out shape's cache")
+def test_pages_stay_fast_while_redis_hangs_and_nothing_stale_is_served_after(installation, servers):
+    from services import session
+
+    browser = Browser(*servers, address="127.0.0.6")
+    assert browser.sign_in("dave").status_code == 302
+    normal = sorted(timed(browser, "/documents/") for _ in range(12))[6]
+    before = totals(browser.get("/documents/"))
+    with session.redis.frozen():  # connections still accepted, nothing answered
+        frozen = [timed(browser, "/documents/") for _ in range(REQUESTS)]
+        detail = upload(browser, "Written while Redis hung")  # its cache invalidation cannot reach Redis
+    # One call per process waits for Redis's timeout; then each process skips Redis for a while.
+    assert max(frozen) < 2 and sorted(frozen)[REQUESTS // 2] < max(5 * normal, 0.5), (normal, frozen)
+    after = {totals(browser.get("/documents/")) for _ in range(REQUESTS)}
+    assert len(after) == 1 and after != {before}, (before, after)
+    assert browser.post(f"{detail}delete/", {}).status_code == 302
+
+
+def timed(browser: Browser, path: str) -> float:
+    started = time.monotonic()
+    assert browser.get(path).status_code == 200
+    return time.monotonic() - started
