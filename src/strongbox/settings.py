@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import redis
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -229,7 +230,10 @@ STATICFILES_DIRS = [PROJECT_DIR / "static"]
 
 # Tasks: Huey, on a SQLite file in the data directory (consumed by `strongbox serve`) or on Redis (consumed by any
 # number of `strongbox worker` processes; periodic jobs run once across all of them, see documents/tasks.py).
-_huey_storage = ({"huey_class": "huey.RedisHuey", "url": REDIS_URL} if REDIS_URL else
+# A Redis that hangs must not hang the request that nudges a job: its socket timeout outlasts only the consumer's
+# one-second blocking read.
+_huey_storage = ({"huey_class": "huey.RedisHuey", "connection_pool": redis.ConnectionPool.from_url(
+                     REDIS_URL, socket_connect_timeout=1, socket_timeout=2)} if REDIS_URL else
                  {"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "tasks.sqlite3")})
 HUEY = {
     **_huey_storage,
@@ -377,5 +381,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("STRONGBOX_LOG_LEVEL", "INFO")},
-    "loggers": {"strongbox.audit": {"level": "INFO"}},
+    # Huey's consumer adds a handler of its own to a "huey" logger that has none, which printed every line twice.
+    "loggers": {"strongbox.audit": {"level": "INFO"},
+                "huey": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

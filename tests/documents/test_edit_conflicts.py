@@ -189,7 +189,8 @@ def test_a_tag_created_meanwhile_by_another_request_is_reused(uploaded, monkeypa
         return existing
 
     monkeypatch.setattr(Tag.objects, "filter", looked_before_the_other_request_committed)
-    services.document_update(document=document, tags=["Fresh"])
+    services.document_update(document=document, title=document.title, description="", category="other",
+                             tags=["Fresh"])
     monkeypatch.undo()
     assert list(Tag.objects.filter(owner=owner)) == other and list(document.tags.all()) == other
 
@@ -214,7 +215,8 @@ def test_two_requests_creating_the_same_new_tag_both_succeed(alice, monkeypatch)
 
     def tag(document):
         try:
-            services.document_update(document=document, tags=["Fresh"])
+            services.document_update(document=document, title=document.title, description="", category="other",
+                                     tags=["Fresh"])
         except Exception as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
         finally:

@@ -27,7 +27,7 @@ def test_it_tells_the_owner_when_the_text_cannot_be_read(alice_client, alice, dj
 
 def test_it_notifies_once_even_if_extraction_runs_again(uploaded, alice):
     document = uploaded("txt")
-    tasks.extract_document_text.call_local(document.pk)
+    tasks.extract_document_text.run(document_id=document.pk)
     assert len(selectors.notifications_for_user(alice)) == 1
 
 

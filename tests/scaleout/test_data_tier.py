@@ -43,6 +43,16 @@ def cluster():
     replica.psql("SELECT pg_wal_replay_resume()")
     connections["replica1"].close()
     replicas.reset()
+    wait_until_redis_is_trusted()
+
+
+def wait_until_redis_is_trusted(timeout: float = 10) -> None:
+    """After an outage the cache skips Redis for a few seconds, then one probe closes its breaker (ops/cache.py)."""
+    deadline = time.monotonic() + timeout
+    while not cache.available:
+        assert time.monotonic() < deadline, "the cache did not use Redis again"
+        cache.get("probe")
+        time.sleep(0.05)
 
 
 def tables(queries, table="documents_document") -> list[str]:
@@ -144,6 +154,7 @@ def test_an_invalidation_lost_while_redis_was_unreachable_leaves_no_stale_value(
         cluster.redis.process.send_signal(signal.SIGCONT)
     assert cache.get("totals") is None  # not the stale "before"
     assert cache.get("other") is None  # everything cached before the outage is forgotten
+    wait_until_redis_is_trusted()
     cache.set("totals", "after")
     assert cache.get("totals") == "after"
 

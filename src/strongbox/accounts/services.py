@@ -39,11 +39,11 @@ def signup_register(*, username: str, email: str, password: str) -> None:
         try:
             with transaction.atomic():
                 user = User.objects.create(username=username, email=email, password=hashed, is_active=False)
-                transaction.on_commit(lambda: tasks.send_activation_mail(user.pk), robust=True)
+                tasks.send_activation_mail(user.pk)
                 return
         except IntegrityError:
             pass  # Lost a race with a concurrent sign-up: treat as taken.
-    transaction.on_commit(lambda: tasks.send_signup_conflict_mail(username, email), robust=True)
+    tasks.send_signup_conflict_mail(username, email)
 
 
 def account_activate(*, user: User) -> None:
@@ -60,7 +60,7 @@ def sessions_end_all(*, user: User) -> None:
 
 def password_reset_request(*, email: str) -> None:
     """Queue a reset mail for the address; the lookup happens in the task, so the request learns nothing."""
-    transaction.on_commit(lambda: tasks.send_password_reset_mail(email), robust=True)
+    tasks.send_password_reset_mail(email)
 
 
 def email_change_request(*, user: User, new_email: str) -> EmailChange:
@@ -72,7 +72,7 @@ def email_change_request(*, user: User, new_email: str) -> EmailChange:
     with transaction.atomic():
         EmailChange.objects.filter(user=user, used_at__isnull=True).delete()
         change = EmailChange.objects.create(user=user, new_email=new_email)
-        transaction.on_commit(lambda: tasks.send_email_change_mail(change.pk), robust=True)
+        tasks.send_email_change_mail(change.pk)
     return change
 
 
@@ -88,7 +88,7 @@ def email_change_confirm(*, change: EmailChange) -> bool:
                 return False
             user.email = change.new_email
             user.save(update_fields=["email"])
-            transaction.on_commit(lambda: tasks.send_email_changed_notice(user.pk, old_email), robust=True)
+            tasks.send_email_changed_notice(user.pk, old_email)
     except IntegrityError:  # lost a race with another account taking the address
         user.email = old_email
         return False

@@ -135,7 +135,7 @@ def document_create(*, owner, title: str, description: str, category: str, tags:
             document.tags.set(_tags_for(owner, tags))
             document_index(document)
             cache.bump(owner.pk)
-            transaction.on_commit(lambda: tasks.extract_document_text(document.pk), robust=True)
+            tasks.extract_document_text(document_id=document.pk)  # a durable job, in this transaction
     except IntegrityError as error:
         default_storage.delete(name)
         if _violates(error, TITLE_CONSTRAINT):
@@ -285,17 +285,6 @@ def document_extraction_abandon(*, document_id: int, error: str) -> bool:
         cache.bump(document.owner_id)
         _notify_text_result(document, TextStatus.FAILED, error)
     return True
-
-
-def stalled_extractions_requeue(*, older_than: timedelta = timedelta(minutes=15), limit: int = 500) -> int:
-    """Enqueue text extraction again for documents still waiting for it after `older_than`: their task was lost
-    (the queue was unreachable at upload, or a worker died). Extraction is idempotent. Return how many."""
-    cutoff = timezone.now() - older_than
-    stalled = list(Document.objects.filter(text_status=TextStatus.PENDING, created_at__lt=cutoff)
-                   .order_by("created_at").values_list("pk", flat=True)[:limit])
-    for document_id in stalled:
-        tasks.extract_document_text(document_id)
-    return len(stalled)
 
 
 def _notify_text_result(document: Document, status: str, error: str) -> None:
