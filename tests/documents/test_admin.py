@@ -69,3 +69,14 @@ def test_the_admin_cannot_edit_or_add_documents(staff, uploaded):
     stored = Document.objects.get(pk=document.pk)
     assert (stored.title, stored.version) == ("Lease", document.version)
     assert staff.get(reverse("admin:documents_document_add")).status_code == 403
+
+
+def test_tags_are_read_only_in_the_admin(staff, uploaded):
+    # A rename or delete there would leave the search entries of the tag's documents behind.
+    document = uploaded("txt", tags="taxes")
+    tag = document.tags.get()
+    change = reverse("admin:documents_tag_change", args=[tag.pk])
+    assert staff.post(change, {"name": "renamed", "owner": tag.owner_id}).status_code == 403
+    assert staff.post(reverse("admin:documents_tag_delete", args=[tag.pk]), {"post": "yes"}).status_code == 403
+    assert staff.get(change).status_code == 200  # still there to look at
+    assert document.tags.get().name == "taxes"

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from strongbox.accounts.middleware import SEEN
+from strongbox.documents import cache
 from strongbox.ops.dbrouter import PIN_COOKIE, primary_lsn, replicas
 
 pytestmark = [
@@ -69,6 +70,23 @@ def test_an_unpinned_search_sees_only_what_the_replica_replayed_and_a_pinned_one
         alice_client.cookies[PIN_COOKIE] = f"{primary_lsn():x}"
         pinned = alice_client.get(reverse("documents:list"), {"q": "zebra"})
         assert pinned.status_code == 200 and link in pinned.content.decode()
+    finally:
+        cluster.postgres.replica.psql("SELECT pg_wal_replay_resume()")
+
+
+def test_a_cache_version_bumped_by_another_process_is_computed_from_data_that_has_its_write(
+        alice_client, alice, document, cluster, settings):
+    settings.REPLICA_MAX_LAG_SECONDS = 600  # paused on purpose: not "too far behind" for this test
+    database = connections["default"].settings_dict["NAME"]
+    cluster.postgres.replica.psql("SELECT pg_wal_replay_pause()")
+    try:
+        # Another process (the task worker storing a document's text) writes, commits and bumps the version.
+        update = f"UPDATE documents_search_pg SET body = 'zebra' WHERE document_id = {document.pk}"  # noqa: S608
+        cluster.postgres.primary.psql(update, database)
+        cache._bump(alice.pk)
+        # Suggestions are cached under that version: computed on the paused replica, they would stay stale.
+        suggestions = alice_client.get(reverse("documents:suggest"), {"q": "zebra"})
+        assert "Lease" in suggestions.content.decode()
     finally:
         cluster.postgres.replica.psql("SELECT pg_wal_replay_resume()")
 

@@ -40,5 +40,17 @@ class DocumentAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    """Read-only: renaming or deleting a tag changes the search entries of its documents, which only the document
+    services keep in step."""
+
     list_display = ["name", "owner"]
     search_fields = ["name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

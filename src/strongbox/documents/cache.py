@@ -11,6 +11,11 @@ also before the commit, as this module once did, only mattered for reads of cach
 transaction, and forced a second bump at commit for the values cached in between; it cost a cache call while the
 transaction held its locks, which with an unreachable cache meant waiting on its timeout with rows locked.
 Services do not read cached values inside the transactions that change documents.)
+
+With read replicas, a bump also records the primary's WAL position after the commit, and whoever reads the
+version reads the user's documents only from a replica that has replayed that far (or from the primary): a value
+computed under the new version on a replica that had not yet replayed the write (the task worker's text
+extraction, say, which the reader's own pin cookie knows nothing of) would be stale for as long as it is cached.
 """
 
 import hashlib
@@ -21,6 +26,8 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.db import transaction
 
+from strongbox.ops import dbrouter
+
 T = TypeVar("T")
 VALUE_TTL = 3600
 _MISSING = object()
@@ -30,14 +37,21 @@ def _version_key(user_id: int) -> str:
     return f"documents:version:{user_id}"
 
 
+def _position_key(user_id: int) -> str:
+    return f"documents:position:{user_id}"
+
+
 def _new_version() -> int:
     # After an eviction the counter restarts from the clock, never from a number an older value may still carry.
     return time.time_ns()
 
 
 def version(user_id: int) -> int:
-    """Return the user's current documents version."""
-    current = cache.get(_version_key(user_id))
+    """Return the user's current documents version; with replicas, make this request's reads see the writes
+    behind it."""
+    found = cache.get_many([_version_key(user_id), _position_key(user_id)])
+    current = found.get(_version_key(user_id))
+    dbrouter.read_at_least(found.get(_position_key(user_id), 0))
     if current is None:
         cache.add(_version_key(user_id), _new_version(), timeout=None)
         current = cache.get(_version_key(user_id), _new_version())
@@ -45,6 +59,10 @@ def version(user_id: int) -> int:
 
 
 def _bump(user_id: int) -> None:
+    position = dbrouter.write_position()
+    if position:
+        # Before the version changes, so a reader of the new version finds the position that goes with it.
+        cache.set(_position_key(user_id), position, timeout=VALUE_TTL)
     try:
         cache.incr(_version_key(user_id))
     except ValueError:  # no version yet, or evicted

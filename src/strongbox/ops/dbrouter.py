@@ -75,6 +75,18 @@ def primary_lsn() -> int:
         return parse_lsn(cursor.fetchone()[0])
 
 
+def write_position() -> int:
+    """Return the primary's WAL position now (after a commit: one that covers it), or 0 without replicas."""
+    return primary_lsn() if replica_aliases() else 0
+
+
+def read_at_least(lsn: int) -> None:
+    """Let the rest of this request (or task) read only from a replica that has replayed up to `lsn`, or else
+    from the primary: for data another process wrote, e.g. the writes behind a cache version (documents/cache.py)."""
+    if lsn > _required_lsn.get():
+        _required_lsn.set(lsn)
+
+
 def _primary_flush_lsn() -> int:
     # What the primary has flushed is all a replica can have received: its WAL senders send no further.
     with connections["default"].cursor() as cursor:
