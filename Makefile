@@ -52,7 +52,7 @@ check: install-dev
 	$(VENV)/bin/bandit --quiet --recursive src
 	scripts/audit-dependencies.sh
 
-# The suite runs twice: embedded (SQLite, in-process cache, local files), then scale-out (PostgreSQL primary +
+# The suite runs twice: embedded (SQLite, the shared disk cache, local files), then scale-out (PostgreSQL primary +
 # streaming replica, Redis, Swift's S3 API, each started by the test session on free loopback ports).
 test: install-dev system-packages check
 	$(VENV)/bin/pytest

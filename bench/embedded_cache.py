@@ -1,6 +1,7 @@
 """Compare the embedded shape's cache backends on the same data in one run: the per-process LocMemCache Strongbox
 used before (fast, but every process had its own counts, limits and invalidations), the disk cache it uses now
-(diskcache: SQLite files shared by every process, atomic add and incr) and Django's database cache on a SQLite
+(diskcache: SQLite files shared by every process, atomic add and incr; "disk-reopened" is diskcache's own backend,
+which reopens its connections in every request) and Django's database cache on a SQLite
 file of its own (shared too, but its incr is a read then a write, so concurrent counters lose counts).
 
 Each backend serves the same 50-document list page from granian with 2 workers x 4 threads, as `strongbox serve`
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from servers import free_port, seed, wait_until_up, wrk
 
-BACKENDS = ("locmem", "disk", "database")
+BACKENDS = ("locmem", "disk", "disk-reopened", "database")
 WORKERS, THREADS = 2, 4
 
 
@@ -89,12 +90,12 @@ def main() -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
     print(f"\ngranian {WORKERS} workers x {THREADS} threads, wrk -t2 -c16 -d{args.duration}s, loopback, "
           f"best of {args.rounds} rounds\n")
-    print(f"{'backend':<10}{'scenario':<22}{'req/s':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'vs locmem':>11}")
+    print(f"{'backend':<14}{'scenario':<22}{'req/s':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'vs locmem':>11}")
     for backend in BACKENDS:
         for label in paths:
             rps, p99, cpu = best[backend][label]
             ratio = rps / best["locmem"][label][0]
-            print(f"{backend:<10}{label:<22}{rps:>9.0f}{p99:>9.1f}{cpu:>12.2f}{ratio:>10.2f}x")
+            print(f"{backend:<14}{label:<22}{rps:>9.0f}{p99:>9.1f}{cpu:>12.2f}{ratio:>10.2f}x")
 
 
 if __name__ == "__main__":

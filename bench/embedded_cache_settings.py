@@ -32,4 +32,7 @@ if _BACKEND == "locmem":
 elif _BACKEND == "database":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "strongbox_cache",
                           "KEY_PREFIX": "strongbox", "OPTIONS": {"MAX_ENTRIES": 100_000}}}
+elif _BACKEND == "disk-reopened":
+    # diskcache's own backend, which closes its SQLite connections at the end of every request.
+    CACHES = {"default": {**CACHES["default"], "BACKEND": "diskcache.DjangoCache"}}  # noqa: F405
 # "disk": Strongbox's own setting, unchanged.

@@ -183,7 +183,7 @@ else:
     # Shared by every process of the installation (the web workers and the task worker): SQLite files in the data
     # directory, with add and incr atomic across processes, so counters, limits and invalidations agree everywhere
     # (chosen over Django's database cache by bench/embedded_cache.py; docs/architecture.md, "Shared state").
-    CACHES = {"default": {"BACKEND": "diskcache.DjangoCache", "LOCATION": str(DATA_DIR / "cache"),
+    CACHES = {"default": {"BACKEND": "strongbox.ops.diskcache.SharedDiskCache", "LOCATION": str(DATA_DIR / "cache"),
                           "KEY_PREFIX": "strongbox", "SHARDS": 4, "DATABASE_TIMEOUT": 0.25,
                           "OPTIONS": {"size_limit": env_size("STRONGBOX_CACHE_SIZE", 256 * 1024**2)}}}
 

@@ -35,7 +35,7 @@ def settings_of(tmp_path, **env: str) -> dict:
 def test_the_embedded_default_needs_no_service(tmp_path):
     assert settings_of(tmp_path) == {
         "databases": {"default": "django.db.backends.sqlite3"}, "routers": [],
-        "cache": "diskcache.DjangoCache", "sessions": "django.contrib.sessions.backends.db",
+        "cache": "strongbox.ops.diskcache.SharedDiskCache", "sessions": "django.contrib.sessions.backends.db",
         "files": "django.core.files.storage.FileSystemStorage", "tasks": "huey.SqliteHuey",
         "search": "strongbox.documents.search.sqlite.SqliteSearchBackend", "pool": False}
 
