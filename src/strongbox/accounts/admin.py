@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from strongbox.accounts import services
 from strongbox.accounts.models import ApiKey, AuditEvent, User
+from strongbox.lib.admin import ReadOnlyAdmin
 
 # Only superusers may grant or take away privileges: staff with the change-user permission edit everything else.
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
@@ -29,25 +30,16 @@ class StrongboxUserAdmin(UserAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Staff read the whole audit log here; nobody edits or deletes it through the admin."""
 
     list_display = ["created_at", "kind", "username", "ip", "user_agent", "detail"]
     list_filter = ["kind"]
     search_fields = ["username", "ip", "detail"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdmin):
     """Keys are read-only here; staff may revoke them (through the service, so it is audited and for good), never
     create, edit, delete or un-revoke one."""
 
@@ -56,15 +48,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["name", "prefix", "user__username"]
     actions = ["revoke"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("accounts.change_apikey")

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from strongbox.documents import services
 from strongbox.documents.models import Document, Tag
+from strongbox.lib.admin import ReadOnlyAdmin
 
 
 @admin.register(Document)
@@ -39,18 +40,9 @@ class DocumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ReadOnlyAdmin):
     """Read-only: renaming or deleting a tag changes the search entries of its documents, which only the document
     services keep in step."""
 
     list_display = ["name", "owner"]
     search_fields = ["name"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
