@@ -64,11 +64,19 @@ class Server:
         return session
 
     def upload(self, session: requests.Session, filename: str, content: bytes, **fields) -> requests.Response:
-        """Post the upload form as a browser would (CSRF token from the form, same-origin Referer)."""
+        """Post the upload form as a browser would (CSRF token from the form, same-origin Referer). An accepted
+        upload returns once the worker has extracted its text, which bumps the document's version: tests that
+        compare the stored rows before and after an attack start from a settled document."""
         data = {"csrfmiddlewaretoken": self.csrf(session, "/documents/upload/"), "title": "Untitled",
                 "category": "other", "description": "", "tags": "", **fields}
-        return session.post(self.url + "/documents/upload/", data=data, files={"file": (filename, content)},
-                            allow_redirects=False)
+        response = session.post(self.url + "/documents/upload/", data=data, files={"file": (filename, content)},
+                                allow_redirects=False)
+        if response.status_code == 302:
+            deadline = time.monotonic() + 30
+            while self.query("SELECT count(*) FROM ops_job")[0][0]:
+                assert time.monotonic() < deadline, "the uploaded document's text was not extracted"
+                time.sleep(0.05)
+        return response
 
     def document_id(self, title: str) -> str:
         return self.query("SELECT public_id FROM documents_document WHERE title = ?", (title,))[0][0]
