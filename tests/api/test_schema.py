@@ -5,6 +5,11 @@ import hashlib
 
 import pytest
 import schemathesis
+
+# Imported here, at a shallow stack, rather than lazily by schemathesis deep inside a Hypothesis draw: there,
+# pytest's assertion rewriting of the module (schemathesis is a pytest plugin) once hit CPython 3.11's "AST
+# constructor recursion depth mismatch" SystemError, which Hypothesis reported as a flaky failure.
+import schemathesis.generation.body_overrides  # noqa: F401
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
