@@ -81,7 +81,8 @@ def test_a_cache_version_bumped_by_another_process_is_computed_from_data_that_ha
     cluster.postgres.replica.psql("SELECT pg_wal_replay_pause()")
     try:
         # Another process (the task worker storing a document's text) writes, commits and bumps the version.
-        update = f"UPDATE documents_search_pg SET body = 'zebra' WHERE document_id = {document.pk}"  # noqa: S608
+        # A synchronous commit, as in production (the test cluster runs with synchronous_commit off).
+        update = f"SET synchronous_commit = on; UPDATE documents_search_pg SET body = 'zebra' WHERE document_id = {document.pk}"  # noqa: E501, S608
         cluster.postgres.primary.psql(update, database)
         cache._bump(alice.pk)
         # Suggestions are cached under that version: computed on the paused replica, they would stay stale.

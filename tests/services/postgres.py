@@ -93,10 +93,10 @@ class PostgresCluster:
 
     def wait_for_replay(self, timeout: float = 10):
         """Wait until the replica has replayed everything the primary has written so far."""
+        target = self.primary.psql("SELECT pg_current_wal_insert_lsn()")
         # WAL is streamed once flushed, and with synchronous_commit off an idle primary may keep its last records
-        # unflushed: a synchronous commit flushes everything before it.
+        # unflushed: a synchronous commit flushes everything before it, the target included.
         self.primary.psql("SET synchronous_commit = on; SELECT txid_current()")
-        target = self.primary.psql("SELECT pg_current_wal_flush_lsn()")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.replica.psql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") == "t":

@@ -76,8 +76,10 @@ def primary_lsn() -> int:
 
 
 def write_position() -> int:
-    """Return the primary's WAL position now (after a commit: one that covers it), or 0 without replicas."""
-    return primary_lsn() if replica_aliases() else 0
+    """Return the primary's flushed WAL position, or 0 without replicas. Called after a commit it covers that
+    commit (a synchronous commit flushes its WAL first); unlike the insert position, a replica can always reach
+    it, since WAL is streamed once flushed."""
+    return _primary_flush_lsn() if replica_aliases() else 0
 
 
 def read_at_least(lsn: int) -> None:
