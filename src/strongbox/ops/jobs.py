@@ -147,7 +147,3 @@ def sweep(*, now=None) -> int:
     if nudged:
         log.info("sweep on %s:%s nudged %s job(s)", socket.gethostname(), os.getpid(), nudged)
     return nudged
-
-
-def pending_count() -> int:
-    return Job.objects.count()
