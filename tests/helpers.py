@@ -3,6 +3,7 @@
 import re
 import time
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -63,3 +64,12 @@ def recently_authenticated(client: Client, seconds_ago: int = 0) -> Client:
     session[reauth.RECENT_AUTH] = int(time.time()) - seconds_ago
     session.save()
     return client
+
+
+def wait_until_redis_is_trusted(timeout: float = 10) -> None:
+    """After an outage the cache skips Redis for a few seconds, then one probe closes its breaker (ops/cache.py)."""
+    deadline = time.monotonic() + timeout
+    while not cache.available:
+        assert time.monotonic() < deadline, "the cache did not use Redis again"
+        cache.get("probe")
+        time.sleep(0.05)

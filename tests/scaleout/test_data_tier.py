@@ -17,7 +17,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from helpers import PASSWORD
+from helpers import PASSWORD, wait_until_redis_is_trusted
 from services.common import free_port
 from strongbox.documents.models import Document, TextStatus
 from strongbox.ops.dbrouter import PIN_COOKIE, ReplicaRouter, replicas
@@ -26,33 +26,6 @@ pytestmark = [
     pytest.mark.skipif(not settings.SCALE_OUT_RUN, reason="runs in the scale-out run of the suite (make test)"),
     pytest.mark.django_db(transaction=True, databases="__all__"),
 ]
-
-
-@pytest.fixture
-def cluster():
-    """The running services; whatever a test stops or pauses is running again afterwards."""
-    from services import session
-
-    replicas.reset()
-    yield session
-    if session.redis.process is None:
-        session.redis.start()
-    replica = session.postgres.replica
-    if replica.psql("SELECT 1") != "1":
-        replica.start()
-    replica.psql("SELECT pg_wal_replay_resume()")
-    connections["replica1"].close()
-    replicas.reset()
-    wait_until_redis_is_trusted()
-
-
-def wait_until_redis_is_trusted(timeout: float = 10) -> None:
-    """After an outage the cache skips Redis for a few seconds, then one probe closes its breaker (ops/cache.py)."""
-    deadline = time.monotonic() + timeout
-    while not cache.available:
-        assert time.monotonic() < deadline, "the cache did not use Redis again"
-        cache.get("probe")
-        time.sleep(0.05)
 
 
 def tables(queries, table="documents_document") -> list[str]:

@@ -21,19 +21,6 @@ pytestmark = [
 
 
 @pytest.fixture
-def cluster():
-    """The running services; the replica replays and streams again afterwards, whatever a test did to it."""
-    from services import session
-
-    replicas.reset()
-    yield session
-    session.postgres.start_wal_receiver()
-    session.postgres.replica.psql("SELECT pg_wal_replay_resume()")
-    connections["replica1"].close()
-    replicas.reset()
-
-
-@pytest.fixture
 def document(uploaded, cluster):
     document = uploaded("txt", title="Lease")
     cluster.postgres.wait_for_replay()
