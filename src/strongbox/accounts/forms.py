@@ -1,35 +1,5 @@
 from django import forms
 from django.contrib.auth import authenticate
-from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
-from django.contrib.auth.validators import UnicodeUsernameValidator
-
-from strongbox.accounts.models import User
-
-
-class SignupForm(forms.Form):
-    """Sign-up fields. Deliberately no uniqueness checks: those would tell a stranger which accounts exist."""
-
-    username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()],
-                               help_text="Letters, digits and @ . + - _ only.",
-                               widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    password1 = forms.CharField(label="Password", strip=False, help_text=password_validators_help_text_html(),
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label="Password again", strip=False,
-                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-
-    def clean(self):
-        data = super().clean()
-        password1, password2 = data.get("password1"), data.get("password2")
-        if password1 and password2 and password1 != password2:
-            self.add_error("password2", "The two passwords differ.")
-        elif password1:
-            candidate = User(username=data.get("username", ""), email=data.get("email", ""))
-            try:
-                validate_password(password1, user=candidate)
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
-        return data
 
 
 class PasswordResetRequestForm(forms.Form):

@@ -2,25 +2,17 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from strongbox.accounts import audit, pending, reauth, selectors, services, throttle, two_factor
-from strongbox.accounts.forms import (
-    EmailChangeForm,
-    PasswordResetRequestForm,
-    ReauthForm,
-    SignupForm,
-    TwoFactorCodeForm,
-)
+from strongbox.accounts.forms import EmailChangeForm, ReauthForm, TwoFactorCodeForm
 from strongbox.accounts.models import AuditEvent
-from strongbox.accounts.tokens import user_for_activation_token
 from strongbox.lib.ratelimit import hit
 
 # A signed-in account may ask for this many e-mail changes an hour: each one mails an address of its choosing.
@@ -139,73 +131,6 @@ def reauth_view(request):
     return redirect(next_url)
 
 
-class PasswordChangeView(InvalidFormIs400, auth_views.PasswordChangeView):
-    template_name = "accounts/password_change.html"
-    success_url = reverse_lazy("accounts:settings")
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        audit.record(AuditEvent.Kind.PASSWORD_CHANGED, self.request)
-        messages.success(self.request, "Your password was changed. Your other sessions have been signed out.")
-        return response
-
-
-class PasswordResetConfirmView(InvalidFormIs400, auth_views.PasswordResetConfirmView):
-    template_name = "accounts/password_reset_confirm.html"
-    success_url = reverse_lazy("accounts:password_reset_complete")
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        audit.record(AuditEvent.Kind.PASSWORD_RESET, self.request, user=form.user)
-        return response
-
-
-@require_http_methods(["GET", "POST"])
-def signup(request):
-    if not settings.SIGNUP_OPEN:
-        return render(request, "accounts/signup_closed.html", status=403)
-    form = SignupForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            services.signup_register(username=form.cleaned_data["username"], email=form.cleaned_data["email"],
-                                     password=form.cleaned_data["password1"])
-            return redirect("accounts:signup_done")
-        return render(request, "accounts/signup.html", {"form": form}, status=400)
-    return render(request, "accounts/signup.html", {"form": form})
-
-
-def signup_done(request):
-    return render(request, "accounts/signup_done.html")
-
-
-@require_http_methods(["GET", "POST"])
-def activate(request, token: str):
-    # The link only shows a button: mail scanners that follow links must not activate accounts.
-    user = user_for_activation_token(token)
-    if user is None:
-        return render(request, "accounts/activate_invalid.html", status=400)
-    if request.method == "POST":
-        services.account_activate(user=user)
-        messages.success(request, "Your account is active. Sign in to start.")
-        return redirect("accounts:login")
-    return render(request, "accounts/activate.html", {"account": user})
-
-
-@require_http_methods(["GET", "POST"])
-def password_reset(request):
-    form = PasswordResetRequestForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            wait = throttle.reset_refused(request, form.cleaned_data["email"])
-            if wait:
-                form.add_error(None, f"Too many reset requests. Try again in {throttle.minutes(wait)}.")
-                return render(request, "accounts/password_reset.html", {"form": form}, status=429)
-            services.password_reset_request(email=form.cleaned_data["email"])
-            return redirect("accounts:password_reset_done")
-        return render(request, "accounts/password_reset.html", {"form": form}, status=400)
-    return render(request, "accounts/password_reset.html", {"form": form})
-
-
 @login_required
 def account_settings(request):
     return render(request, "accounts/settings.html", {"two_factor_on": selectors.two_factor_enabled(request.user)})
@@ -249,16 +174,6 @@ def email_change_confirm(request, token: str):
     audit.record(AuditEvent.Kind.EMAIL_CHANGED, request, detail=f"{old_email} → {change.new_email}")
     messages.success(request, f"Your e-mail address is now {change.new_email}.")
     return redirect("accounts:settings")
-
-
-@require_POST
-@login_required
-def sessions_end_all(request):
-    services.sessions_end_all(user=request.user)
-    audit.record(AuditEvent.Kind.SESSIONS_ENDED, request)
-    logout(request)
-    messages.success(request, "You have been signed out on every device.")
-    return redirect("accounts:login")
 
 
 @login_required
