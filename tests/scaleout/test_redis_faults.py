@@ -88,6 +88,24 @@ def test_it_flushes_once_per_process_however_many_threads_dropped_writes(setting
     assert caches["faults"].get("after") == "written after the outage"  # ...and nothing written since
 
 
+def test_a_process_that_dropped_an_invalidation_flushes_without_another_call(settings, redis_server):
+    # Other processes keep reading Redis: the one that dropped the write must not wait for its own next call (a
+    # task worker may make none for hours) to remove what the dropped write should have changed.
+    settings.CACHES = {**settings.CACHES, "faults": cache_config(redis_server, open_seconds=0.3)}
+    cache = caches["faults"]
+    cache.set("version", 1, None)
+    with redis_server.frozen():
+        cache.set("version", 2, None)  # times out: the new version is lost, the old one stays in Redis
+    other_process = redis.Redis.from_url(redis_server.url)
+    key = cache.make_key("version")
+    assert other_process.get(key) is not None  # what another process would read now: the stale version
+    until = time.monotonic() + 5
+    while other_process.get(key) is not None:  # this process makes no call: its background probe flushes
+        assert time.monotonic() < until, "the dropped invalidation was left in Redis"
+        time.sleep(0.05)
+    assert cache.available and scans(redis_server) == 1
+
+
 def test_the_list_page_answers_fast_while_redis_is_frozen(settings, redis_server, alice_client, uploaded):
     settings.CACHES = {**settings.CACHES, "default": cache_config(redis_server)}
     uploaded("txt", title="Lease")

@@ -11,6 +11,11 @@ once per process per outage, because the breaker's state lives in one `Outage` o
 every thread's cache object shares (Django makes one cache object per thread and alias), and because writes that
 would leave a stale value behind wait for a probe in flight instead of being dropped behind it.
 
+A process that dropped such a write does not wait for its next cache call to flush: other processes still read
+Redis, and a task worker that dropped the invalidation of a text it extracted may make no other call for hours.
+So a dropped write also schedules a probe of its own in a background thread once the open period ends, and again
+after each failed probe, until the flush is done.
+
 Counters (`add` + `incr` of integers, as rate limits and lockouts use them) keep counting in the process while
 Redis is skipped, so limits still hold per process instead of restarting at 1 with every call. When Redis returns
 the flush takes its counters too, and the local counts are discarded: limits are lenient for at most one window.
@@ -109,6 +114,8 @@ class Outage:
         self.dropped_writes = False
         self.flushes = 0
         self.counters = LocalCounters(lambda: self.clock())  # one clock for both, swappable by tests
+        self.recover: Callable[[], None] | None = None  # a cache's probe, for the background retry
+        self._retry: threading.Timer | None = None
 
     @property
     def available(self) -> bool:
@@ -145,6 +152,27 @@ class Outage:
             if ticket.probe:
                 self.probing = False
                 self._changed.notify_all()
+        self.retry_later()
+
+    def retry_later(self) -> None:
+        """With a dropped write outstanding, probe (and flush) from a background thread once the open period
+        ends, whether or not this process calls the cache again."""
+        with self.lock:
+            if not self.dropped_writes or self.recover is None or self._retry is not None:
+                return
+            delay = max(0.0, (self.open_until or self.clock()) - self.clock())
+            self._retry = threading.Timer(delay, self._retry_now)
+            self._retry.daemon = True
+            self._retry.start()
+
+    def _retry_now(self) -> None:
+        with self.lock:
+            self._retry = None
+        try:
+            self.recover()
+        except Exception:  # noqa: BLE001 - a background retry must never die noisily; the next call probes anyway
+            log.exception("Redis cache: the background probe failed")
+        self.retry_later()
 
     def answered(self, ticket: Ticket) -> None:
         """Redis answered `ticket`'s call: after a probe, trust it again."""
@@ -180,7 +208,9 @@ def _after_fork() -> None:
     global _outages_lock
     _outages_lock = threading.Lock()
     for outage in _outages.values():
+        recover = outage.recover
         outage.__init__(outage.open_seconds, outage.clock)
+        outage.recover = recover
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -194,6 +224,7 @@ class ResilientRedisCache(RedisCache):
         open_seconds = float(options.pop("circuit_open_seconds", OPEN_SECONDS))
         super().__init__(server, {**params, "OPTIONS": options})
         self.outage = outage_for((repr(server), self.key_prefix, self.version), open_seconds)
+        self.outage.recover = self._probe
 
     @property
     def available(self) -> bool:
@@ -206,6 +237,8 @@ class ResilientRedisCache(RedisCache):
         outage = self.outage
         ticket = outage.admit(stale_if_dropped=stale_if_dropped)
         if ticket is None:
+            if stale_if_dropped:
+                outage.retry_later()
             with outage.lock:
                 return local()
         try:
@@ -232,6 +265,10 @@ class ResilientRedisCache(RedisCache):
 
     def _local_timeout(self, timeout):
         return self.default_timeout if timeout is DEFAULT_TIMEOUT else timeout
+
+    def _probe(self) -> None:
+        # Any call lets the probe through once the open period is over; this one reads a key nobody writes.
+        self.get(":probe")
 
     def ping(self) -> None:
         """Raise if Redis does not answer (for /readyz), whatever the breaker says."""
