@@ -13,7 +13,8 @@ STRONG_KEY = secrets.token_urlsafe(50)
 def strongbox(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "STRONGBOX_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "strongbox.settings",
                    "STRONGBOX_ENV": "production", "STRONGBOX_SECRET_KEY": STRONG_KEY,
-                   "STRONGBOX_ALLOWED_HOSTS": "docs.example.com", **env}
+                   "STRONGBOX_ALLOWED_HOSTS": "docs.example.com", "STRONGBOX_SITE_URL": "https://docs.example.com",
+                   **env}
     environment = {name: value for name, value in environment.items() if value is not None}
     return subprocess.run([sys.executable, "-m", "strongbox", *args], env=environment,  # noqa: S603
                           capture_output=True, text=True, timeout=60)
