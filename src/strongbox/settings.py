@@ -45,6 +45,10 @@ if PRODUCTION and not env_list("STRONGBOX_ALLOWED_HOSTS", []):
     raise ImproperlyConfigured("STRONGBOX_ENV=production needs STRONGBOX_ALLOWED_HOSTS: the host names users reach "
                                "Strongbox by, comma-separated.")
 ALLOWED_HOSTS = env_list("STRONGBOX_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+if PRODUCTION and "*" in ALLOWED_HOSTS:
+    # Any Host header accepted: links built from it (and cache keys) would follow whatever a client sends.
+    raise ImproperlyConfigured("STRONGBOX_ALLOWED_HOSTS must name the host names users reach Strongbox by when "
+                               "STRONGBOX_ENV=production, not '*'.")
 CSRF_TRUSTED_ORIGINS = env_list("STRONGBOX_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -251,6 +255,8 @@ JOB_SWEEP_SECONDS = env_int("STRONGBOX_JOB_SWEEP_SECONDS", 30, minimum=1)
 
 # Accounts
 AUTH_USER_MODEL = "accounts.User"
+# Django's ModelBackend, which also lets the sign-in page say that an account is not activated yet.
+AUTHENTICATION_BACKENDS = ["strongbox.accounts.backends.AccountBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "documents:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -273,6 +279,10 @@ LOGIN_LOCKOUT_WINDOW = env_int("STRONGBOX_LOGIN_LOCKOUT_WINDOW", 15 * 60, minimu
 # Failed sign-ins are padded to this many seconds so their timing does not tell which accounts exist, even for
 # accounts whose password hash is of an older, slower kind: keep it above the slowest hash's verification time.
 LOGIN_FAILURE_MIN_SECONDS = env_int("STRONGBOX_LOGIN_FAILURE_MIN_MILLISECONDS", 1000, minimum=0) / 1000
+# Password checks (sign-in, two-factor code, re-authentication, password change) running at once in one app
+# process; more are answered 503 at once. Keep it below STRONGBOX_WEB_THREADS so failed sign-ins, which hold their
+# thread for the floor above, cannot hold every thread.
+SIGNIN_CHECKS_PER_PROCESS = env_int("STRONGBOX_SIGNIN_CHECKS_PER_PROCESS", 2, minimum=1)
 RESET_REQUESTS_PER_EMAIL = env_int("STRONGBOX_RESET_REQUESTS_PER_EMAIL", 3, minimum=1)
 RESET_REQUESTS_PER_ADDRESS = env_int("STRONGBOX_RESET_REQUESTS_PER_ADDRESS", 10, minimum=1)
 RESET_REQUEST_WINDOW = 3600
@@ -287,9 +297,13 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
 # Production runs behind TLS: cookies only over HTTPS, with __Host- names (no Domain, Path=/, Secure) that a
 # sibling subdomain cannot set or overwrite.
+# The same holds for every other cookie Strongbox sets (strongbox.lib.cookies): the list page's preferences and
+# the messages shown on the next page.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
-SESSION_COOKIE_NAME = "__Host-sessionid" if PRODUCTION else "sessionid"
-CSRF_COOKIE_NAME = "__Host-csrftoken" if PRODUCTION else "csrftoken"
+COOKIE_PREFIX = "__Host-" if PRODUCTION else ""
+SESSION_COOKIE_NAME = f"{COOKIE_PREFIX}sessionid"
+CSRF_COOKIE_NAME = f"{COOKIE_PREFIX}csrftoken"
+MESSAGE_STORAGE = "strongbox.lib.cookies.MessageStorage"
 CSRF_FAILURE_VIEW = "strongbox.ops.views.csrf_failure"
 
 # Mail: a file outbox under the data directory unless an SMTP server is configured.
@@ -306,7 +320,19 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = DATA_DIR / "outbox"
 DEFAULT_FROM_EMAIL = env_str("STRONGBOX_EMAIL_FROM", "Strongbox <strongbox@localhost>")
-SITE_URL = env_str("STRONGBOX_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def _site_url() -> str:
+    """The address links in mails point at. Production must name it, over HTTPS. Elsewhere it defaults to the port
+    `strongbox serve` listens on (serve hands its address to its children, the mail-sending task worker too)."""
+    url = env_str("STRONGBOX_SITE_URL", "").rstrip("/")
+    if PRODUCTION and not url.lower().startswith("https://"):
+        raise ImproperlyConfigured("STRONGBOX_ENV=production needs STRONGBOX_SITE_URL: the https:// address users "
+                                   f"reach Strongbox at, which the links in mails use (got {url or 'nothing'!r}).")
+    return url or f"http://127.0.0.1:{env_int('STRONGBOX_PORT', 8000, minimum=1)}"
+
+
+SITE_URL = _site_url()
 
 # Uploads: every file goes to a temporary file on disk, never to memory, and the size is counted as it streams.
 MAX_UPLOAD_SIZE = env_size("STRONGBOX_MAX_UPLOAD_SIZE", 16 * 1024 * 1024)

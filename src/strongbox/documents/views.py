@@ -11,13 +11,14 @@ from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
 from strongbox.documents.htmx import hx_redirect, is_htmx, login_required_fragment, vary_on_htmx
 from strongbox.documents.uploads import upload_limit_mb
+from strongbox.lib import cookies
 
 PREFERENCE_COOKIE_AGE = 365 * 24 * 3600
 SUGGEST_MIN_LENGTH = 2
 
 
 def _remembered(request, name: str, allowed) -> str:
-    value = request.COOKIES.get(f"sb_{name}", "")
+    value = cookies.get(request, f"sb_{name}")
     return value if value in allowed else ""
 
 
@@ -49,7 +50,7 @@ def document_list(request):
     vary_on_htmx(response)
     for name in ("sort", "density"):
         if data.get(name):
-            response.set_cookie(f"sb_{name}", data[name], max_age=PREFERENCE_COOKIE_AGE, samesite="Lax")
+            cookies.set_preference(response, f"sb_{name}", data[name], max_age=PREFERENCE_COOKIE_AGE)
     return response
 
 
