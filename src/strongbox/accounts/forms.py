@@ -1,5 +1,28 @@
 from django import forms
 from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm
+
+from strongbox.accounts.backends import inactive_account
+
+NOT_ACTIVATED = ("This account is not activated yet: follow the link in the mail we sent to its address when it "
+                 "was signed up for.")
+DEACTIVATED = "This account has been deactivated. Ask the people who run this Strongbox to turn it back on."
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form, which says so when the password is right but the account cannot sign in."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            # Only with the right password (the backend checked it): a wrong one keeps the generic error.
+            user = inactive_account(self.request)
+            if user is None:
+                raise
+            self.password_was_right = True
+            raise forms.ValidationError(NOT_ACTIVATED if user.last_login is None else DEACTIVATED,
+                                        code="inactive") from None
 
 
 class PasswordResetRequestForm(forms.Form):

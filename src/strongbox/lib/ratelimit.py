@@ -30,13 +30,28 @@ def _count(key: str, window: int) -> int | None:
 
 def hit(ident: str, limit: int, window: int) -> int | None:
     """Count one event for `ident`; return seconds until the window ends if this one is over `limit`, else None."""
+    return reserve(ident, limit, window)[0]
+
+
+def reserve(ident: str, limit: int, window: int) -> tuple[int | None, str | None]:
+    """Count one event for `ident`, as `hit` does, and also return the counter's key (None if it went uncounted),
+    so that `release` can give exactly this event back later, even once the window has ended."""
     now = int(time.time())
-    count = _count(_key(ident, window, now), window)
+    key = _key(ident, window, now)
+    count = _count(key, window)
     if count is None:
         # Loudly, not as a silent "1": this event went uncounted.
         log.warning("rate limit %s: the cache could not count this event in %s attempts", ident, ATTEMPTS)
-        return None
-    return window - now % window if count > limit else None
+        return None, None
+    return (window - now % window if count > limit else None), key
+
+
+def release(key: str) -> None:
+    """Give back one event counted under `key` by `reserve`."""
+    try:
+        cache.incr(key, -1)
+    except ValueError:  # the window ended and its counter is gone: nothing left to give back
+        pass
 
 
 def blocked(ident: str, limit: int, window: int) -> int | None:

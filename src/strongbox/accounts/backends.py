@@ -1,0 +1,40 @@
+"""The sign-in backend: Django's ModelBackend, which also tells the sign-in form when the password was right
+for an account that cannot sign in yet (not activated) or any more (deactivated).
+
+Only someone who knows the password learns that, so it reveals nothing a wrong guess could find out: every other
+failure gets the generic error, after the same single hash computation.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+# Set on the request by authenticate() when the password matched an inactive account.
+INACTIVE = "_strongbox_inactive_account"
+
+
+class AccountBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        # ModelBackend.authenticate, except that an inactive account whose password matched is remembered.
+        model = get_user_model()
+        if username is None:
+            username = kwargs.get(model.USERNAME_FIELD)
+        if username is None or password is None:
+            return None
+        try:
+            user = model._default_manager.get_by_natural_key(username)
+        except model.DoesNotExist:
+            model().set_password(password)  # the same hashing work as for an account that exists
+            return None
+        if not user.check_password(password):
+            return None
+        if self.user_can_authenticate(user):
+            return user
+        if request is not None:
+            setattr(request, INACTIVE, user)
+        return None
+
+
+def inactive_account(request: HttpRequest):
+    """Return the inactive account whose password this request's sign-in gave rightly, or None."""
+    return getattr(request, INACTIVE, None)
