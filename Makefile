@@ -28,7 +28,7 @@ run: install
 	@echo
 	@echo "Create your first account (in another terminal, from this directory):"
 	@echo "    $(STRONGBOX) createuser --username YOU --email YOU@example.com"
-	@echo "then sign in at http://127.0.0.1:8000/"
+	@echo "then sign in at http://$${STRONGBOX_HOST:-127.0.0.1}:$${STRONGBOX_PORT:-8000}/"
 	@echo
 	$(STRONGBOX) serve
 
