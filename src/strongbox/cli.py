@@ -3,8 +3,13 @@
 import os
 import sys
 
+# Everything Strongbox writes (the database, mail with reset links, documents, the cache) is for the service user
+# alone: files 0600, directories 0700. Set before anything is created; `serve`'s children inherit it.
+PRIVATE_UMASK = 0o077
+
 
 def main(argv: list[str] | None = None) -> None:
+    os.umask(PRIVATE_UMASK)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "strongbox.settings")
     from django.core.management import execute_from_command_line
 

@@ -1,13 +1,19 @@
 import time
+from io import StringIO
 
 import pyotp
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from helpers import PASSWORD, recently_authenticated
-from strongbox.accounts import pending, reauth, two_factor
+from strongbox.accounts import pending, reauth, secret_box, two_factor
 from strongbox.accounts.models import AuditEvent, RecoveryCode, TwoFactorDevice
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +35,10 @@ def wrong_code(secret: str) -> str:
     return next(code for code in ("000000", "111111", "222222", "333333") if code not in window)
 
 
+def stored_secret(user) -> str:
+    return two_factor.device_secret(TwoFactorDevice.objects.get(user=user))
+
+
 def kinds() -> list[str]:
     return list(AuditEvent.objects.values_list("kind", flat=True))
 
@@ -44,13 +54,13 @@ class TwoFactorUser:
 
 @pytest.fixture
 def alice_2fa(alice) -> TwoFactorUser:
-    device = two_factor.two_factor_begin_setup(user=alice)
-    codes = two_factor.two_factor_confirm(user=alice, code=pyotp.TOTP(device.secret).now())
+    secret = two_factor.device_secret(two_factor.two_factor_begin_setup(user=alice))
+    codes = two_factor.two_factor_confirm(user=alice, code=pyotp.TOTP(secret).now())
     assert codes is not None
     # As if confirmed a step earlier: the tests' first code, of this step, has not been used yet.
     TwoFactorDevice.objects.filter(user=alice).update(last_used_step=F("last_used_step") - 1)
     alice.refresh_from_db()
-    return TwoFactorUser(alice, device.secret, codes)
+    return TwoFactorUser(alice, secret, codes)
 
 
 def sign_in_with_password(client: Client, next_url: str = ""):
@@ -70,16 +80,17 @@ def test_it_sets_up_an_app_and_turns_on_only_with_a_right_code(alice_client, ali
     assert alice_client.post(SETUP).status_code == 302
     page = alice_client.get(PAGE)
     device = TwoFactorDevice.objects.get(user=alice)
+    secret = two_factor.device_secret(device)
     assert not device.confirmed
-    assert page.context["qr"].startswith("data:image/svg+xml") and device.secret[:4] in page.context["secret"]
+    assert page.context["qr"].startswith("data:image/svg+xml") and secret[:4] in page.context["secret"]
 
-    refused = alice_client.post(CONFIRM, {"code": wrong_code(device.secret)})
+    refused = alice_client.post(CONFIRM, {"code": wrong_code(secret)})
     assert refused.status_code == 400
     assert "That code is not right" in refused.context["form"].errors["code"][0]
     assert b'class="error" id="id_code_error"' in refused.content
     assert not TwoFactorDevice.objects.get(user=alice).confirmed
 
-    enabled = alice_client.post(CONFIRM, {"code": pyotp.TOTP(device.secret).now()})
+    enabled = alice_client.post(CONFIRM, {"code": pyotp.TOTP(secret).now()})
     assert enabled.status_code == 302 and enabled["Location"] == PAGE
     assert TwoFactorDevice.objects.get(user=alice).confirmed
     shown = alice_client.get(PAGE)
@@ -102,7 +113,7 @@ def test_the_setup_page_uses_no_inline_style_or_script(alice_client):
 def test_it_refuses_a_code_for_a_setup_that_was_started_again(alice_client, alice):
     recently_authenticated(alice_client)
     alice_client.post(SETUP)
-    first = TwoFactorDevice.objects.get(user=alice).secret
+    first = stored_secret(alice)
     alice_client.post(SETUP)
     assert alice_client.post(CONFIRM, {"code": pyotp.TOTP(first).now()}).status_code == 400
     assert not TwoFactorDevice.objects.get(user=alice).confirmed
@@ -113,7 +124,7 @@ def test_turning_it_on_signs_out_other_sessions_but_not_this_one(alice):
     for device in (here, elsewhere):
         device.force_login(alice)
     recently_authenticated(here).post(SETUP)
-    secret = TwoFactorDevice.objects.get(user=alice).secret
+    secret = stored_secret(alice)
     assert here.post(CONFIRM, {"code": pyotp.TOTP(secret).now()}).status_code == 302
     assert signed_in(here)
     assert not signed_in(elsewhere)
@@ -122,7 +133,7 @@ def test_turning_it_on_signs_out_other_sessions_but_not_this_one(alice):
 def test_it_cannot_set_up_a_second_app_while_one_is_on(alice_2fa, alice_client):
     recently_authenticated(alice_client)
     assert alice_client.post(SETUP).status_code == 302
-    assert TwoFactorDevice.objects.get(user=alice_2fa.user).secret == alice_2fa.secret
+    assert stored_secret(alice_2fa.user) == alice_2fa.secret
 
 
 # Signing in
@@ -254,7 +265,7 @@ def test_changes_need_a_recent_password(alice_2fa, alice_client, settings, url):
     session[reauth.RECENT_AUTH] = int(time.time()) - 61
     session.save()
     assert alice_client.post(url)["Location"].startswith(reverse("accounts:reauth"))
-    assert TwoFactorDevice.objects.get(user=alice_2fa.user).secret == alice_2fa.secret
+    assert stored_secret(alice_2fa.user) == alice_2fa.secret
     assert RecoveryCode.objects.filter(user=alice_2fa.user).count() == 10
 
 
@@ -331,3 +342,68 @@ def test_the_admin_sign_in_goes_through_the_two_factor_sign_in(alice_2fa, anonym
 def test_the_settings_page_links_to_two_factor_and_email(alice_client):
     page = alice_client.get(reverse("accounts:settings")).content.decode()
     assert f'href="{PAGE}"' in page and f'href="{reverse("accounts:email_change")}"' in page
+
+
+# The secret at rest
+
+def sign_in_with_code(code: str) -> Client:
+    client = Client()
+    sign_in_with_password(client)
+    client.post(VERIFY, {"code": code})
+    return client
+
+
+def test_the_secret_is_stored_encrypted(alice_2fa):
+    stored = TwoFactorDevice.objects.get(user=alice_2fa.user).encrypted_secret
+    assert alice_2fa.secret not in stored and alice_2fa.secret.lower() not in stored.lower()
+
+
+def test_a_secret_no_key_decrypts_stops_the_sign_in_with_an_error_naming_the_setting(alice_2fa, settings):
+    settings.TOTP_KEYS = [Fernet.generate_key().decode()]
+    client = Client()
+    sign_in_with_password(client)
+    with pytest.raises(secret_box.SecretUnreadable, match="STRONGBOX_TOTP_KEYS"):
+        client.post(VERIFY, {"code": alice_2fa.code})
+    assert not signed_in(client)
+
+
+def test_keys_rotate_without_anyone_setting_up_again(alice_2fa, settings):
+    old, new = settings.TOTP_KEYS[0], Fernet.generate_key().decode()
+    settings.TOTP_KEYS = [new, old]
+    out = StringIO()
+    call_command("rotatetotpkeys", stdout=out)
+    assert "Re-encrypted 1 two-factor secrets" in out.getvalue()
+    settings.TOTP_KEYS = [new]
+    assert signed_in(sign_in_with_code(alice_2fa.code))
+
+
+def test_rotation_names_the_users_whose_secret_no_key_decrypts(alice_2fa, settings):
+    stored = TwoFactorDevice.objects.get(user=alice_2fa.user).encrypted_secret
+    settings.TOTP_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(CommandError, match="1 decrypt with no key in STRONGBOX_TOTP_KEYS.*alice"):
+        call_command("rotatetotpkeys")
+    assert TwoFactorDevice.objects.get(user=alice_2fa.user).encrypted_secret == stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_encrypts_secrets_stored_in_clear_and_can_be_undone(alice):
+    executor = MigrationExecutor(connection)
+    before, after = [("accounts", "0005_partition_audit_log")], [("accounts", "0006_encrypt_totp_secrets")]
+    clear = pyotp.random_base32()
+    try:
+        executor.migrate(before)
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO accounts_twofactordevice (user_id, secret, confirmed, created_at) "
+                           "VALUES (%s, %s, %s, %s)", [alice.pk, clear, True, timezone.now()])
+        executor.loader.build_graph()
+        executor.migrate(after)
+        device = TwoFactorDevice.objects.get(user=alice)
+        assert device.encrypted_secret != clear and two_factor.device_secret(device) == clear
+        executor.loader.build_graph()
+        executor.migrate(before)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT secret FROM accounts_twofactordevice WHERE user_id = %s", [alice.pk])
+            assert cursor.fetchone()[0] == clear
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())

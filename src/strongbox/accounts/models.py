@@ -138,7 +138,8 @@ class TwoFactorDevice(models.Model):
     """
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor_device")
-    secret = models.CharField(max_length=64)
+    # The base32 secret, encrypted under STRONGBOX_TOTP_KEYS (accounts/secret_box.py); never stored in clear.
+    encrypted_secret = models.CharField(max_length=255)
     confirmed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_step = models.BigIntegerField(null=True, blank=True)

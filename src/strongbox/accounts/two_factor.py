@@ -1,7 +1,8 @@
 """Two-factor sign-in writes: an authenticator app (TOTP, RFC 6238) with single-use recovery codes.
 
 Enabling or disabling it ends the user's other sessions; the view that calls these keeps its own session alive
-with `update_session_auth_hash`.
+with `update_session_auth_hash`. The secret is stored encrypted (secret_box.py): one that no configured key
+decrypts raises SecretUnreadable, so a sign-in fails loudly instead of skipping the second factor.
 """
 
 import hashlib
@@ -16,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from strongbox.accounts import services
+from strongbox.accounts import secret_box, services
 from strongbox.accounts.models import RecoveryCode, TwoFactorDevice, User
 
 ISSUER = "Strongbox"
@@ -33,8 +34,13 @@ class AlreadyEnabled(Exception):
     """Two-factor sign-in is on: turn it off before setting up another app."""
 
 
+def device_secret(device: TwoFactorDevice) -> str:
+    """Return the device's secret in clear (to show while setting up, and to check codes)."""
+    return secret_box.unseal(device.encrypted_secret, owner=f"user {device.user_id}")
+
+
 def _totp(device: TwoFactorDevice) -> pyotp.TOTP:
-    return pyotp.TOTP(device.secret)
+    return pyotp.TOTP(device_secret(device))
 
 
 def _normalize(code: str) -> str:
@@ -80,7 +86,7 @@ def two_factor_begin_setup(*, user: User) -> TwoFactorDevice:
             raise AlreadyEnabled
         if device is None:
             device = TwoFactorDevice(user=user)
-        device.secret, device.last_used_step = pyotp.random_base32(), None
+        device.encrypted_secret, device.last_used_step = secret_box.seal(pyotp.random_base32()), None
         device.save()
     return device
 
@@ -97,7 +103,8 @@ def two_factor_confirm(*, user: User, code: str) -> list[str] | None:
     with transaction.atomic():
         # The confirming code counts as used, so it cannot also open a sign-in.
         # Conditional on the secret too: a setup restarted meanwhile has a new one, which this code is not for.
-        pending = TwoFactorDevice.objects.filter(pk=device.pk, secret=device.secret, confirmed=False)
+        pending = TwoFactorDevice.objects.filter(pk=device.pk, encrypted_secret=device.encrypted_secret,
+                                                 confirmed=False)
         if pending.update(confirmed=True, last_used_step=step) != 1:
             return None
         codes = recovery_codes_regenerate(user=user)
@@ -143,3 +150,21 @@ def recovery_codes_regenerate(*, user: User) -> list[str]:
         RecoveryCode.objects.filter(user=user).delete()
         RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_recovery_hash(code)) for code in codes)
     return ["-".join(code[i:i + 4] for i in range(0, RECOVERY_LENGTH, 4)) for code in codes]
+
+
+def two_factor_secrets_reencrypt() -> tuple[int, list[str]]:
+    """Encrypt every stored secret again with the first of STRONGBOX_TOTP_KEYS, so the others can be dropped.
+
+    Return how many were re-encrypted, and the usernames whose secret no configured key decrypts (left as they are).
+    """
+    done, unreadable = 0, []
+    for device in TwoFactorDevice.objects.select_related("user").iterator():
+        try:
+            sealed = secret_box.reseal(device.encrypted_secret, owner=f"user {device.user_id}")
+        except secret_box.SecretUnreadable:
+            unreadable.append(device.user.get_username())
+            continue
+        # Conditional on the old value: a setup restarted meanwhile wrote a new secret, which stays.
+        done += TwoFactorDevice.objects.filter(pk=device.pk, encrypted_secret=device.encrypted_secret).update(
+            encrypted_secret=sealed)
+    return done, unreadable

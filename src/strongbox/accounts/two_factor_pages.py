@@ -32,7 +32,8 @@ def _page(request, form=None, status=200):
     if device is not None and not device.confirmed:
         # An SVG data: URI: the CSP allows data: images, and the secret never leaves this response.
         uri = two_factor.provisioning_uri(device)
-        context.update(qr=segno.make(uri, error="m").svg_data_uri(scale=5, border=2), secret=_grouped(device.secret))
+        context.update(qr=segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
+                       secret=_grouped(two_factor.device_secret(device)))
     elif device is not None:
         context["codes_left"] = selectors.recovery_codes_left(request.user)
     return render(request, "accounts/two_factor.html", context, status=status)

@@ -7,9 +7,13 @@ class OpsConfig(AppConfig):
     label = "ops"
 
     def ready(self):
+        from django.conf import settings
         from huey.contrib.djhuey import HUEY
 
         from strongbox.ops import dbrouter
+        from strongbox.ops.datadir import data_dir_make_private
+
+        data_dir_make_private(settings.DATA_DIR)
 
         HUEY.pre_execute()(dbrouter.task_started)
         HUEY.post_execute()(dbrouter.task_finished)
