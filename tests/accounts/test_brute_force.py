@@ -1,10 +1,12 @@
 import re
+from contextlib import ExitStack
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from helpers import PASSWORD
+from strongbox.accounts import throttle
 from strongbox.accounts.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +73,35 @@ def test_password_reset_requests_are_limited(alice, settings):
     unknown = [client.post(url, {"email": "ghost@example.com"}).status_code for _ in range(3)]
     assert unknown == [302, 302, 429]
     assert "Too many reset requests" in client.post(url, {"email": "alice@example.com"}).content.decode()
+
+
+@pytest.mark.parametrize("spelling", ["ａｌｉｃｅ", "𝐚𝐥𝐢𝐜𝐞", "ᵃlice", "ALICE", " alice "])
+def test_every_spelling_that_reaches_an_account_shares_its_lockout(alice, settings, spelling):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    assert [attempt(name).status_code for name in ("alice", spelling)] == [400, 400]
+    for name in ("alice", spelling, "ａｌｉｃｅ"):
+        assert attempt(name, PASSWORD, address="192.0.2.30").status_code == 429
+
+
+def test_a_successful_sign_in_does_not_count_as_a_failure(alice, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    assert [attempt("alice", password).status_code for password in
+            ("wrong password 1", PASSWORD, PASSWORD, "wrong password 2", PASSWORD)] == [400, 302, 302, 400, 429]
+
+
+def test_a_refused_attempt_does_not_lengthen_the_count(alice, settings):
+    # Refused attempts give their reservation back: once the window is over, the budget is whole again.
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 1
+    assert [attempt("alice").status_code for _ in range(4)] == [400, 429, 429, 429]
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.LOGIN_FAILED).count() == 1
+
+
+def test_when_every_check_slot_is_taken_it_answers_503_at_once_and_counts_nothing(alice, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 1
+    with ExitStack() as stack:
+        slots = [stack.enter_context(throttle.check_slot()) for _ in range(settings.SIGNIN_CHECKS_PER_PROCESS)]
+        assert all(slots)
+        busy = attempt("alice", PASSWORD)
+    assert busy.status_code == 503 and busy["Retry-After"] == "5"
+    assert "Too many sign-ins are being checked right now" in busy.content.decode()
+    assert attempt("alice", PASSWORD).status_code == 302  # the busy answer used up nothing

@@ -9,6 +9,9 @@ from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+
+from helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +94,28 @@ def test_failed_sign_ins_take_the_same_floor_time_even_for_legacy_hashes(client,
     legacy, unknown = timed("legacy"), timed("nobody-at-all")
     assert 30 <= legacy < 30.5 and 30 <= unknown < 30.5
     assert abs(legacy - unknown) < 0.2
+
+
+def test_an_account_not_activated_says_so_only_to_its_password(client, django_user_model, argon2_calls):
+    django_user_model.objects.create(username="newbie", email="newbie@example.com", is_active=False,
+                                     password=make_password("the chosen password"))
+    argon2_calls[:] = []
+    right = client.post(reverse("accounts:login"), {"username": "newbie", "password": "the chosen password"})
+    assert right.status_code == 400 and b"This account is not activated yet" in right.content
+    assert "_auth_user_id" not in client.session
+    argon2_calls[:] = []
+    wrong = client.post(reverse("accounts:login"), {"username": "newbie", "password": "wrong guess 123"})
+    wrong_work, argon2_calls[:] = len(argon2_calls), []
+    unknown = client.post(reverse("accounts:login"), {"username": "newbif", "password": "wrong guess 123"})
+    assert wrong.status_code == unknown.status_code == 400
+    assert wrong_work == len(argon2_calls) == 1
+    assert normalized(wrong).replace(b"newbie", b"NAME") == normalized(unknown).replace(b"newbif", b"NAME")
+
+
+def test_a_deactivated_account_says_so_only_to_its_password(client, alice):
+    alice.last_login, alice.is_active = timezone.now(), False
+    alice.save()
+    right = client.post(reverse("accounts:login"), {"username": "alice", "password": PASSWORD})
+    assert right.status_code == 400 and b"This account has been deactivated" in right.content
+    wrong = client.post(reverse("accounts:login"), {"username": "alice", "password": "wrong guess 123"})
+    assert b"deactivated" not in wrong.content and b"Please enter a correct username" in wrong.content
