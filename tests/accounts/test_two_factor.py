@@ -407,3 +407,8 @@ def test_the_migration_encrypts_secrets_stored_in_clear_and_can_be_undone(alice)
     finally:
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_a_recovery_code_still_signs_in_when_no_key_decrypts_the_secret(alice_2fa, settings):
+    settings.TOTP_KEYS = [Fernet.generate_key().decode()]
+    assert signed_in(sign_in_with_code(alice_2fa.recovery_codes[0]))

@@ -3,11 +3,13 @@
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +66,10 @@ def test_it_serves_and_stops_cleanly(data_dir):
     assert "granian" in "".join(lines).lower()
     with pytest.raises(OSError):
         get(f"http://127.0.0.1:{port}/healthz")
+
+
+def test_the_embedded_default_keeps_what_it_writes_and_its_generated_keys_private(data_dir):
+    root = Path(data_dir["STRONGBOX_DATA_DIR"])
+    assert (root / "secret_key").read_text() and (root / "totp_key").read_text()
+    shared = [path for path in [root, *root.rglob("*")] if stat.S_IMODE(path.lstat().st_mode) & 0o077]
+    assert shared == []
