@@ -114,6 +114,80 @@ def test_only_superusers_can_change_privileges_in_the_admin(alice, bob):
     assert not bob.is_staff and not bob.is_superuser
 
 
+@pytest.fixture
+def helpdesk_client(alice):
+    """alice as staff with the change-user permission, not a superuser."""
+    from django.contrib.auth.models import Permission
+
+    alice.is_staff = True
+    alice.save()
+    alice.user_permissions.add(*Permission.objects.filter(codename__in=["change_user", "view_user", "delete_user"]))
+    client = Client(REMOTE_ADDR="192.0.2.9")
+    client.force_login(alice)
+    return client
+
+
+@pytest.mark.parametrize("privilege", [{"is_superuser": True, "is_staff": True}, {"is_staff": True}])
+def test_staff_cannot_touch_a_staff_account_in_the_admin_and_the_attempt_is_audited(helpdesk_client, bob,
+                                                                                     privilege):
+    type(bob).objects.filter(pk=bob.pk).update(**privilege)
+    before = type(bob).objects.values().get(pk=bob.pk)
+    password = reverse("admin:auth_user_password_change", args=[bob.pk])
+    assert helpdesk_client.get(password).status_code == 403
+    assert helpdesk_client.post(password, {"password1": "a new long passphrase",
+                                           "password2": "a new long passphrase"}).status_code == 403
+    change = reverse("admin:accounts_user_change", args=[bob.pk])
+    assert helpdesk_client.get(change).status_code == 200  # still shown, read-only
+    assert helpdesk_client.post(change, {"username": "bob", "email": "mine@example.com", "is_active": "on",
+                                         "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"}).status_code == 403
+    delete = reverse("admin:accounts_user_delete", args=[bob.pk])
+    assert helpdesk_client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = helpdesk_client.post(reverse("admin:accounts_user_changelist"),
+                                {"action": "delete_selected", "_selected_action": [bob.pk], "post": "yes"})
+    assert bulk.status_code == 403
+    confirm = helpdesk_client.post(reverse("admin:accounts_user_changelist"),
+                                   {"action": "delete_selected", "_selected_action": [bob.pk]})
+    assert b"only a superuser may delete them" in confirm.content
+    assert type(bob).objects.values().get(pk=bob.pk) == before
+    refused = AuditEvent.objects.filter(kind=AuditEvent.Kind.ACCESS_REFUSED, user__username="alice")
+    assert {event.detail for event in refused} == {f"set the password of bob (id {bob.pk}) in the admin",
+                                                   f"change the account of bob (id {bob.pk}) in the admin"}
+    assert {event.ip for event in refused} == {"192.0.2.9"}
+
+
+def test_staff_changes_to_a_users_email_and_password_are_audited(helpdesk_client, bob,
+                                                                 django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    change = reverse("admin:accounts_user_change", args=[bob.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert helpdesk_client.post(change, {"username": "bob", "email": "bob@elsewhere.example", "is_active": "on",
+                                             "date_joined_0": "2026-01-01",
+                                             "date_joined_1": "00:00:00"}).status_code == 302
+    assert helpdesk_client.post(reverse("admin:auth_user_password_change", args=[bob.pk]), {
+        "password1": "a new long passphrase", "password2": "a new long passphrase",
+        "usable_password": "true"}).status_code == 302
+    events = list(AuditEvent.objects.filter(user__username="alice").exclude(kind=AuditEvent.Kind.LOGIN)
+                  .order_by("id").values_list("kind", "detail"))
+    assert events == [
+        ("email_changed", f"E-mail of bob (id {bob.pk}) in the admin: bob@example.com to bob@elsewhere.example"),
+        ("password_changed", f"Password of bob (id {bob.pk}) in the admin")]
+    assert [message.to for message in mail.outbox] == [["bob@example.com"]]  # the old address is told
+
+
+def test_a_superuser_may_change_a_staff_account(alice, bob):
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    type(bob).objects.filter(pk=bob.pk).update(is_staff=True)
+    client = Client()
+    client.force_login(alice)
+    assert client.post(reverse("admin:auth_user_password_change", args=[bob.pk]), {
+        "password1": "a new long passphrase", "password2": "a new long passphrase",
+        "usable_password": "true"}).status_code == 302
+    bob.refresh_from_db()
+    assert bob.check_password("a new long passphrase")
+
+
 @pytest.mark.skipif(settings.DATABASE_URL != "", reason="on PostgreSQL the audit log is partitioned (tests/scaleout)")
 def test_the_auditlog_command_explains_that_sqlite_keeps_one_table():
     with pytest.raises(CommandError, match="PostgreSQL only"):

@@ -1,10 +1,14 @@
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from helpers import PASSWORD
+from strongbox.accounts import tasks
 from strongbox.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -31,10 +35,10 @@ def test_it_creates_an_inactive_account_and_mails_an_activation_link(client, dja
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["newbie@example.com"]
     link = link_in(mail.outbox[0])
     assert client.get(link).status_code == 200
-    assert User.objects.get(pk=user.pk).is_active is False  # GET only shows the button
-    assert client.post(link).status_code == 302
+    assert User.objects.get(pk=user.pk).is_active is False  # GET only shows the form
+    assert client.post(link, {"password": PASSWORD}).status_code == 302
     assert User.objects.get(pk=user.pk).is_active
-    assert client.post(link).status_code == 400  # single use
+    assert client.post(link, {"password": PASSWORD}).status_code == 400  # single use
     assert client.login(username="newbie", password=PASSWORD)
 
 
@@ -87,3 +91,119 @@ def test_it_writes_mail_to_the_outbox_in_the_data_directory_by_default(client, s
     [message] = list((tmp_path / "outbox").iterdir())
     text = message.read_text()
     assert "To: newbie@example.com" in text and "/accounts/activate/" in text
+
+
+def activation_link(client, django_capture_on_commit_callbacks, **fields) -> str:
+    sign_up(client, django_capture_on_commit_callbacks, **fields)
+    return link_in(mail.outbox[-1])
+
+
+def test_activation_asks_for_the_password_chosen_at_sign_up(client, django_capture_on_commit_callbacks):
+    link = activation_link(client, django_capture_on_commit_callbacks)
+    assert b'name="password"' in client.get(link).content
+    missing = client.post(link, {})
+    assert missing.status_code == 400 and "required" in " ".join(missing.context["form"].errors["password"])
+    wrong = client.post(link, {"password": "the attacker does not know"})
+    assert wrong.status_code == 400
+    assert "not the password chosen when signing up" in " ".join(wrong.context["form"].errors["password"])
+    assert not User.objects.get(username="newbie").is_active
+    assert client.post(link, {"password": PASSWORD}).status_code == 302
+    assert User.objects.get(username="newbie").is_active
+
+
+def test_activation_attempts_are_limited(client, settings, django_capture_on_commit_callbacks):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    link = activation_link(client, django_capture_on_commit_callbacks)
+    assert [client.post(link, {"password": f"guess number {i}"}).status_code for i in range(2)] == [400, 400]
+    refused = client.post(link, {"password": PASSWORD})
+    assert refused.status_code == 429 and "Too many attempts. Try again in" in refused.content.decode()
+    assert not User.objects.get(username="newbie").is_active
+
+
+def test_it_limits_sign_ups_per_client_address(settings, db, django_capture_on_commit_callbacks):
+    settings.SIGNUPS_PER_ADDRESS = 3
+
+    def attempt(i: int, address: str = "192.0.2.20"):
+        data = {"username": f"many{i}", "email": f"many{i}@example.com", "password1": PASSWORD,
+                "password2": PASSWORD}
+        with django_capture_on_commit_callbacks(execute=True):
+            return Client(REMOTE_ADDR=address).post(SIGNUP, data)
+
+    statuses = [attempt(i).status_code for i in range(5)]
+    assert statuses == [302, 302, 302, 429, 429]
+    refused = attempt(9)
+    assert "Too many sign-ups from your network address. Try again in" in refused.content.decode()
+    assert b'name="username"' in refused.content and b"many9@example.com" in refused.content
+    assert attempt(10, address="192.0.2.21").status_code == 302
+    assert User.objects.count() == 4 and len(mail.outbox) == 4
+
+
+def test_it_limits_sign_ups_per_email_address_whatever_its_case(client, settings,
+                                                                django_capture_on_commit_callbacks):
+    settings.SIGNUPS_PER_EMAIL = 2
+    statuses = [sign_up(client, django_capture_on_commit_callbacks, username=f"flood{i}",
+                        email="Victim@Example.com" if i % 2 else "victim@example.com").status_code
+                for i in range(4)]
+    assert statuses == [302, 302, 429, 429]
+    assert len(mail.outbox) == 2
+    assert sign_up(client, django_capture_on_commit_callbacks, username="other",
+                   email="other@example.com").status_code == 302
+
+
+def test_the_limits_look_the_same_for_taken_and_free_addresses(client, alice, settings,
+                                                               django_capture_on_commit_callbacks):
+    settings.SIGNUPS_PER_EMAIL = 1
+    pages = []
+    for email in ("alice@example.com", "nobody@example.com"):
+        sign_up(client, django_capture_on_commit_callbacks, username="someone", email=email)
+        pages.append(sign_up(client, django_capture_on_commit_callbacks, username="someone", email=email))
+    assert pages[0].status_code == pages[1].status_code == 429
+    assert pages[0].context["form"].non_field_errors() == pages[1].context["form"].non_field_errors()
+
+
+def test_a_sign_up_with_a_pending_address_replaces_it_and_says_so(client, django_capture_on_commit_callbacks):
+    first = activation_link(client, django_capture_on_commit_callbacks, username="squatter",
+                            password1="the squatter's phrase", password2="the squatter's phrase")
+    second = activation_link(client, django_capture_on_commit_callbacks, username="owner")
+    assert list(User.objects.values_list("username", flat=True)) == ["owner"]
+    assert "replaces an earlier sign-up" in mail.outbox[-1].body
+    assert "replaces an earlier sign-up" not in mail.outbox[0].body
+    assert client.get(first).status_code == 400
+    assert client.post(second, {"password": PASSWORD}).status_code == 302
+
+
+def test_a_pending_username_stays_taken_within_the_window(client, django_capture_on_commit_callbacks):
+    sign_up(client, django_capture_on_commit_callbacks, username="wanted", email="first@example.com")
+    sign_up(client, django_capture_on_commit_callbacks, username="WANTED", email="second@example.com")
+    assert list(User.objects.values_list("email", flat=True)) == ["first@example.com"]
+    assert "already in use" in mail.outbox[-1].body
+
+
+def expire(username: str, settings) -> None:
+    User.objects.filter(username=username).update(
+        date_joined=timezone.now() - timedelta(seconds=settings.ACCOUNT_ACTIVATION_TIMEOUT + 1))
+
+
+def test_an_expired_sign_up_frees_its_username_and_address_and_its_link(client, settings,
+                                                                        django_capture_on_commit_callbacks):
+    old_link = activation_link(client, django_capture_on_commit_callbacks, username="late",
+                               email="late@example.com")
+    expire("late", settings)
+    assert client.get(old_link).status_code == 400
+    sign_up(client, django_capture_on_commit_callbacks, username="LATE", email="other@example.com")
+    sign_up(client, django_capture_on_commit_callbacks, username="third", email="LATE@example.com")
+    assert sorted(User.objects.values_list("username", "email")) == [("LATE", "other@example.com"),
+                                                                     ("third", "LATE@example.com")]
+    assert all("/accounts/activate/" in message.body for message in mail.outbox)
+
+
+def test_the_periodic_job_removes_only_expired_sign_ups(client, alice, settings, django_capture_on_commit_callbacks):
+    for name in ("expired", "recent", "deactivated", "privileged"):
+        sign_up(client, django_capture_on_commit_callbacks, username=name, email=f"{name}@example.com")
+    User.objects.filter(username="deactivated").update(last_login=timezone.now())  # signed in once, then stopped
+    User.objects.filter(username="privileged").update(is_staff=True)
+    for name in ("expired", "deactivated", "privileged", "alice"):
+        expire(name, settings)
+    tasks.remove_expired_signups.call_local()
+    assert sorted(User.objects.values_list("username", flat=True)) == ["alice", "deactivated", "privileged",
+                                                                       "recent"]

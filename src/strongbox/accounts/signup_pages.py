@@ -8,7 +8,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from strongbox.accounts import signups
+from strongbox.accounts import signups, throttle
 from strongbox.accounts.models import User
 from strongbox.accounts.tokens import user_for_activation_token
 
@@ -39,6 +39,16 @@ class SignupForm(forms.Form):
         return data
 
 
+class ActivationForm(forms.Form):
+    password = forms.CharField(label="Password", strip=False, max_length=4096,
+                               help_text="The password chosen when signing up for this account.",
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password",
+                                                                 "autofocus": True}))
+
+
+SIGNUP_REFUSED = {"email": "Too many sign-ups with this e-mail address.",
+                  "address": "Too many sign-ups from your network address."}
+
 
 @require_http_methods(["GET", "POST"])
 def signup(request):
@@ -47,6 +57,11 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
+            refused = signups.signup_refused(request, form.cleaned_data["email"])
+            if refused:
+                limit, wait = refused
+                form.add_error(None, f"{SIGNUP_REFUSED[limit]} Try again in {throttle.minutes(wait)}.")
+                return render(request, "accounts/signup.html", {"form": form}, status=429)
             signups.signup_register(username=form.cleaned_data["username"], email=form.cleaned_data["email"],
                                      password=form.cleaned_data["password1"])
             return redirect("accounts:signup_done")
@@ -60,12 +75,23 @@ def signup_done(request):
 
 @require_http_methods(["GET", "POST"])
 def activate(request, token: str):
-    # The link only shows a button: mail scanners that follow links must not activate accounts.
+    # The link only shows a form: mail scanners that follow links must not activate accounts. It asks for the
+    # sign-up's password, so the link's holder can only activate a sign-up they made themselves.
     user = user_for_activation_token(token)
     if user is None:
         return render(request, "accounts/activate_invalid.html", status=400)
-    if request.method == "POST":
-        signups.account_activate(user=user)
+    form = ActivationForm(request.POST if request.method == "POST" else None)
+    if request.method == "GET":
+        return render(request, "accounts/activate.html", {"account": user, "form": form})
+    if not form.is_valid():
+        return render(request, "accounts/activate.html", {"account": user, "form": form}, status=400)
+    wait = signups.activation_refused(user)
+    if wait:
+        form.add_error(None, f"Too many attempts. Try again in {throttle.minutes(wait)}.")
+        return render(request, "accounts/activate.html", {"account": user, "form": form}, status=429)
+    if signups.account_activate(user=user, password=form.cleaned_data["password"]):
         messages.success(request, "Your account is active. Sign in to start.")
         return redirect("accounts:login")
-    return render(request, "accounts/activate.html", {"account": user})
+    form.add_error("password", "That is not the password chosen when signing up. If you did not sign up for this "
+                               "account, leave it: it is deleted unless activated.")
+    return render(request, "accounts/activate.html", {"account": user, "form": form}, status=400)

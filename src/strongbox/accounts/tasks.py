@@ -1,4 +1,5 @@
-"""Account mails, sent as durable jobs so a request's timing never depends on them; audit log upkeep."""
+"""Account mails, sent as durable jobs so a request's timing never depends on them; audit log and sign-up
+upkeep."""
 
 import logging
 
@@ -12,10 +13,10 @@ from django.utils.http import urlsafe_base64_encode
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from strongbox.accounts import partitions
+from strongbox.accounts import partitions, signups
 from strongbox.accounts.models import EmailChange, User
 from strongbox.accounts.selectors import email_change_timeout
-from strongbox.accounts.tokens import activation_token, email_change_token
+from strongbox.accounts.tokens import activation_token, email_change_token, pending_signups
 from strongbox.ops.jobs import job
 from strongbox.ops.periodic import once_per_interval
 
@@ -37,12 +38,18 @@ def _send(template: str, to: str, **context) -> None:
 
 
 @job(**MAIL_RETRY)
-def send_activation_mail(user_id: int) -> None:
-    user = User.objects.filter(pk=user_id, is_active=False).first()
-    if user is None:
+def send_activation_mail(user_id: int, replaces: bool = False) -> None:
+    user = pending_signups().filter(pk=user_id).first()
+    if user is None:  # activated, replaced or expired meanwhile
         return
     link = settings.SITE_URL + reverse("accounts:activate", args=[activation_token(user)])
-    _send("accounts/mail/activate.txt", user.email, user=user, link=link)
+    _send("accounts/mail/activate.txt", user.email, user=user, link=link, replaces=replaces,
+          window=_duration(settings.ACCOUNT_ACTIVATION_TIMEOUT))
+
+
+def _duration(seconds: int) -> str:
+    count, unit = (seconds // 86400, "day") if seconds >= 2 * 86400 else (max(1, seconds // 3600), "hour")
+    return f"{count} {unit}{'s' if count != 1 else ''}"
 
 
 @job(**MAIL_RETRY)
@@ -95,3 +102,11 @@ def send_email_changed_notice(user_id: int, old_email: str) -> None:
 def create_audit_partitions() -> None:
     """Keep the coming months' audit log partitions ready (PostgreSQL; nothing to do on SQLite)."""
     partitions.partitions_ensure(months=3)
+
+
+@db_periodic_task(crontab(minute="37"))
+@once_per_interval(3600)
+def remove_expired_signups() -> None:
+    """Remove the sign-ups nobody activated within the activation window (their names and addresses were already
+    free to sign up with again; this takes the rows away)."""
+    signups.signups_expired_delete()

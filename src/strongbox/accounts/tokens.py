@@ -1,13 +1,40 @@
 """Links mailed to confirm something: sign-ups (signed, expiring, and single-use because they embed the
-account's inactive state) and e-mail changes (signed ids of a change row, which is used once)."""
+account's inactive state) and e-mail changes (signed ids of a change row, which is used once).
+
+A sign-up is pending until activated, for ACCOUNT_ACTIVATION_TIMEOUT from the moment it was made: its link works
+that long, and afterwards its username and address are free again (accounts/signups.py).
+"""
+
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from strongbox.accounts.models import EmailChange, User
 
 _SALT = "strongbox.accounts.activation"
+
+# A sign-up nobody has activated: inactive and never signed in (an account deactivated later has signed in once),
+# and never given privileges.
+PENDING = Q(is_active=False, last_login__isnull=True, is_staff=False, is_superuser=False)
+
+
+def activation_cutoff(now: datetime | None = None) -> datetime:
+    """Return the instant before which a pending sign-up has expired."""
+    return (now or timezone.now()) - timedelta(seconds=settings.ACCOUNT_ACTIVATION_TIMEOUT)
+
+
+def pending_signups():
+    """Return the sign-ups still waiting for activation, inside their window."""
+    return User.objects.filter(PENDING, date_joined__gte=activation_cutoff())
+
+
+def expired_signups():
+    """Return the sign-ups whose window passed without an activation."""
+    return User.objects.filter(PENDING, date_joined__lt=activation_cutoff())
 
 
 def _state(user: User) -> str:
@@ -20,12 +47,13 @@ def activation_token(user: User) -> str:
 
 
 def user_for_activation_token(token: str) -> User | None:
-    """Return the inactive user the token was made for, or None for a bad, expired or used token."""
+    """Return the pending sign-up the token was made for, or None for a bad, expired or used token (or one whose
+    sign-up was replaced or has expired)."""
     try:
         data = signing.loads(token, salt=_SALT, max_age=settings.ACCOUNT_ACTIVATION_TIMEOUT)
     except signing.BadSignature:
         return None
-    user = User.objects.filter(pk=data.get("u"), is_active=False).first()
+    user = pending_signups().filter(pk=data.get("u")).first()
     if user is None or not constant_time_compare(str(data.get("s")), _state(user)):
         return None
     return user
