@@ -5,11 +5,31 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from helpers import recently_authenticated
+from strongbox.accounts import reauth
 from strongbox.accounts.models import ApiKey
 from strongbox.accounts.services import api_key_create
 
 pytestmark = pytest.mark.django_db
 KEYS = reverse("accounts:api_keys")
+
+
+@pytest.fixture
+def alice_client(alice_client):
+    """alice, who typed her password a moment ago, as creating a key needs."""
+    return recently_authenticated(alice_client)
+
+
+def test_it_asks_for_the_password_again_before_creating_a_key(alice):
+    client = Client()
+    client.force_login(alice)
+    recently_authenticated(client, seconds_ago=reauth.max_age())
+    page = client.get(KEYS)
+    assert page.status_code == 200 and b"asks for your password again" in page.content
+    response = client.post(KEYS, {"name": "scanner", "scope": "write"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:reauth')}?next=%2Faccounts%2Fkeys%2F"
+    assert not ApiKey.objects.exists()
 
 
 def test_it_creates_a_key_and_shows_it_exactly_once(alice_client):

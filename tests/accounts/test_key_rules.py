@@ -9,13 +9,19 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from helpers import csrf_token, make_user
+from helpers import csrf_token, make_user, recently_authenticated
 from strongbox.accounts import services
 from strongbox.accounts.models import ApiKey, AuditEvent
 
 pytestmark = pytest.mark.django_db
 PAGE = reverse("accounts:api_keys")
 API = "/api/v1/keys"
+
+
+@pytest.fixture
+def alice_client(alice_client):
+    """alice, who typed her password a moment ago, as creating a key needs."""
+    return recently_authenticated(alice_client)
 
 
 @pytest.fixture
@@ -46,6 +52,7 @@ def test_the_page_and_the_api_apply_the_same_rule(alice_client, alice):
     assert alice_client.post(PAGE, {"name": "old", "scope": "read", "expires_on": yesterday}).status_code == 400
     session = Client(enforce_csrf_checks=True)
     session.force_login(alice)
+    recently_authenticated(session)
     headers = {"X-CSRFToken": csrf_token(session)}
     soon = (timezone.now() + timedelta(minutes=1)).isoformat()
     past = (timezone.now() - timedelta(minutes=1)).isoformat()
@@ -69,6 +76,7 @@ def test_the_page_shows_a_key_past_its_expiry_as_expired(alice_client, alice):
 def test_creating_and_revoking_a_key_is_audited_once(alice, where):
     client = Client(REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT="key-maker")
     client.force_login(alice)
+    recently_authenticated(client)
     if where == "page":
         client.post(PAGE, {"name": "scanner", "scope": "read"})
         api_key = ApiKey.objects.get()
@@ -122,3 +130,20 @@ def test_a_revoked_key_cannot_be_un_revoked(alice):
         api_key.save()
     assert ApiKey.objects.get().revoked_at is not None
     assert AuditEvent.objects.filter(kind=AuditEvent.Kind.KEY_REVOKED).count() == 1
+
+
+def test_revoking_all_keys_revokes_each_live_one_once_and_audits_the_reason(alice, bob):
+    live, _ = services.api_key_create(user=alice, name="scanner", scope="read")
+    gone, _ = services.api_key_create(user=alice, name="old", scope="read")
+    services.api_key_revoke(api_key=gone, actor=alice)
+    expired, _ = services.api_key_create(user=alice, name="temp", scope="read",
+                                         expires_at=timezone.now() + timedelta(minutes=1))
+    ApiKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
+    bobs, _ = services.api_key_create(user=bob, name="bob's", scope="read")
+    assert services.api_keys_revoke_all(user=alice, actor=alice, reason="password reset") == 2
+    assert services.api_keys_revoke_all(user=alice, actor=alice, reason="password reset") == 0
+    assert not ApiKey.objects.filter(user=alice, revoked_at__isnull=True).exists()
+    assert ApiKey.objects.get(pk=bobs.pk).revoked_at is None
+    details = sorted(AuditEvent.objects.filter(kind=AuditEvent.Kind.KEY_REVOKED, detail__endswith="password reset")
+                     .values_list("detail", flat=True))
+    assert details == [f"scanner ({live.prefix}): password reset", f"temp ({expired.prefix}): password reset"]

@@ -4,7 +4,10 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from api.conftest import bearer_client
 from helpers import PASSWORD
+from strongbox.accounts.models import AuditEvent
+from strongbox.accounts.services import api_key_create
 
 pytestmark = pytest.mark.django_db
 RESET = reverse("accounts:password_reset")
@@ -56,3 +59,18 @@ def test_it_refuses_a_weak_new_password(client, alice, django_capture_on_commit_
     response = client.post(form_page.redirect_chain[-1][0], {"new_password1": "short", "new_password2": "short"})
     assert response.status_code == 400
     assert client.login(username="alice", password=PASSWORD)
+
+
+def test_a_reset_revokes_every_key_of_the_account(client, alice, bob, django_capture_on_commit_callbacks):
+    keys = [api_key_create(user=alice, name=name, scope="write")[1] for name in ("scanner", "backup")]
+    bobs = api_key_create(user=bob, name="bob's", scope="read")[1]
+    request_reset(client, "alice@example.com", django_capture_on_commit_callbacks)
+    link = re.search(r"https?://\S+", mail.outbox[0].body).group(0).split("8000", 1)[1]
+    form_page = client.get(link, follow=True)
+    assert b"revokes every API key" in form_page.content
+    new = "brand new long passphrase"
+    assert client.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new}).status_code == 302
+    assert [bearer_client(key).get("/api/v1/me").status_code for key in keys] == [401, 401]
+    assert bearer_client(bobs).get("/api/v1/me").status_code == 200
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.KEY_REVOKED, user=alice,
+                                     detail__endswith="password reset").count() == 2

@@ -1,8 +1,13 @@
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from api.conftest import bearer_client
 from helpers import PASSWORD
+from strongbox.accounts.models import ApiKey, AuditEvent
+from strongbox.accounts.services import api_key_create
 
 pytestmark = pytest.mark.django_db
 LOGIN = reverse("accounts:login")
@@ -87,3 +92,53 @@ def test_it_enforces_csrf_on_login(alice):
     response = client.post(LOGIN, {"username": "alice", "password": PASSWORD})
     assert response.status_code == 403
     assert b"This form has expired" in response.content
+
+
+def key_works(key: str) -> bool:
+    return bearer_client(key).get("/api/v1/me").status_code == 200
+
+
+@pytest.mark.parametrize(("tick", "works"), [(True, False), (False, True)])
+def test_signing_out_everywhere_revokes_the_keys_unless_unticked(alice, alice_client, tick, works):
+    key = api_key_create(user=alice, name="scanner", scope="read")[1]
+    page = alice_client.get(reverse("accounts:settings")).content.decode()
+    assert re.search(r'<input type="checkbox" name="revoke_api_keys"[^>]* checked', page)
+    alice_client.post(reverse("accounts:sessions_end_all"), {"revoke_api_keys": "on"} if tick else {})
+    assert key_works(key) is works
+
+
+def change(client, old=PASSWORD, **extra):
+    new = "a different long passphrase"
+    return client.post(reverse("accounts:password_change"),
+                       {"old_password": old, "new_password1": new, "new_password2": new, **extra})
+
+
+@pytest.mark.parametrize(("tick", "works"), [(True, False), (False, True)])
+def test_a_password_change_revokes_the_keys_unless_unticked(alice, alice_client, tick, works):
+    key = api_key_create(user=alice, name="scanner", scope="read")[1]
+    page = alice_client.get(reverse("accounts:password_change")).content.decode()
+    assert re.search(r'<input type="checkbox" name="revoke_api_keys"[^>]* checked', page)
+    assert change(alice_client, **({"revoke_api_keys": "on"} if tick else {})).status_code == 302
+    assert key_works(key) is works
+    assert ApiKey.objects.filter(revoked_at__isnull=True).exists() is works
+
+
+def test_wrong_old_passwords_are_audited_and_locked_like_re_authentication(alice, alice_client, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 3
+    assert [change(alice_client, old=f"guess {n}").status_code for n in range(5)] == [400, 400, 400, 429, 429]
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.LOGIN_FAILED, user=alice).count() == 3
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.LOGIN_LOCKED, user=alice).count() == 2
+    locked = change(alice_client)
+    assert locked.status_code == 429
+    assert re.search(r"Too many failed attempts\. Try again in \d+ minutes?\.", locked.content.decode())
+    assert Client().login(username="alice", password=PASSWORD)  # unchanged
+
+
+def test_a_right_old_password_with_a_weak_new_one_costs_no_attempt(alice_client, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    for _ in range(3):
+        response = alice_client.post(reverse("accounts:password_change"),
+                                     {"old_password": PASSWORD, "new_password1": "short", "new_password2": "short"})
+        assert response.status_code == 400
+    assert change(alice_client).status_code == 302
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.LOGIN_FAILED).exists()

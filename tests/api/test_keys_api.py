@@ -6,7 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from api.conftest import bearer_client
-from helpers import csrf_token
+from helpers import csrf_token, recently_authenticated
 from strongbox.accounts.models import ApiKey
 
 pytestmark = pytest.mark.django_db
@@ -17,8 +17,19 @@ KEYS = "/api/v1/keys"
 def session(alice) -> Client:
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
+    recently_authenticated(client)
     client.defaults["HTTP_X_CSRFTOKEN"] = csrf_token(client)
     return client
+
+
+def test_it_needs_the_password_typed_recently_to_create_a_key(session):
+    recently_authenticated(session, seconds_ago=600)
+    response = session.post(KEYS, {"name": "scanner", "scope": "read"}, content_type="application/json")
+    assert response.status_code == 403 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "reauthentication_required"
+    assert "/accounts/reauth/" in response.json()["detail"]
+    assert not ApiKey.objects.exists()
+    assert session.get(KEYS).status_code == 200  # listing needs no fresh password
 
 
 def test_it_creates_a_key_shown_once_and_usable(session):

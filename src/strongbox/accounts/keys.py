@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from strongbox.accounts import selectors, services
+from strongbox.accounts import reauth, selectors, services
 from strongbox.accounts.models import ApiKey
 
 NEW_KEY_SESSION = "strongbox.new_api_key"
@@ -33,23 +33,33 @@ class KeyForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_keys(request):
-    form = KeyForm(request.POST or None)
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                _, key = services.api_key_create(user=request.user, name=form.cleaned_data["name"],
-                                                 scope=form.cleaned_data["scope"], expires_at=form.expires_at())
-            except services.ExpiryPassed:
-                form.add_error("expires_on", "Choose a day that has not passed.")
-            else:
-                # Post/Redirect/Get: the key crosses to the next page once, in the session, and is then forgotten.
-                request.session[NEW_KEY_SESSION] = key
-                return redirect("accounts:api_keys")
-        status = 400
-    else:
-        status = 200
+        return _api_key_create(request)
+    return _page(request, KeyForm(), status=200)
+
+
+# A key is a password for scripts that outlives the session: minting one needs the password typed recently, so a
+# session left open (or stolen) cannot leave a key behind.
+@reauth.reauth_required(return_to="accounts:api_keys")
+def _api_key_create(request):
+    form = KeyForm(request.POST)
+    if form.is_valid():
+        try:
+            _, key = services.api_key_create(user=request.user, name=form.cleaned_data["name"],
+                                             scope=form.cleaned_data["scope"], expires_at=form.expires_at())
+        except services.ExpiryPassed:
+            form.add_error("expires_on", "Choose a day that has not passed.")
+        else:
+            # Post/Redirect/Get: the key crosses to the next page once, in the session, and is then forgotten.
+            request.session[NEW_KEY_SESSION] = key
+            return redirect("accounts:api_keys")
+    return _page(request, form, status=400)
+
+
+def _page(request, form: KeyForm, *, status: int):
     context = {"form": form, "keys": selectors.api_keys_for_user(request.user),
-               "new_key": request.session.pop(NEW_KEY_SESSION, None), "now": timezone.now()}
+               "new_key": request.session.pop(NEW_KEY_SESSION, None), "now": timezone.now(),
+               "password_recent": reauth.is_recent(request)}
     return render(request, "accounts/api_keys.html", context, status=status)
 
 

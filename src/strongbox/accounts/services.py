@@ -100,17 +100,27 @@ def api_key_create(*, user: User, name: str, scope: str, expires_at: datetime | 
     return api_key, key
 
 
-def api_key_revoke(*, api_key: ApiKey, actor: User | None = None) -> bool:
+def api_key_revoke(*, api_key: ApiKey, actor: User | None = None, reason: str = "") -> bool:
     """Stop the key working at once, for good (the row stays, so its history remains visible); `actor` is who
-    asked (None: the system). Return whether this call revoked it: a key already revoked stays as it was."""
+    asked (None: the system), `reason` why, if not by itself. Return whether this call revoked it: a key already
+    revoked stays as it was."""
     now = timezone.now()
     with transaction.atomic():
         if not ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now):
             api_key.refresh_from_db(fields=["revoked_at"])
             return False
         api_key.revoked_at = now
-        audit.record(AuditEvent.Kind.KEY_REVOKED, user=actor, detail=_key_label(api_key, actor))
+        label = _key_label(api_key, actor)
+        audit.record(AuditEvent.Kind.KEY_REVOKED, user=actor, detail=f"{label}: {reason}" if reason else label)
     return True
+
+
+def api_keys_revoke_all(*, user: User, actor: User | None, reason: str) -> int:
+    """Revoke every key of `user` not revoked yet, expired ones included, each as `api_key_revoke` does (one audit
+    row per key, naming `reason`, e.g. "password reset"). Return how many this call revoked."""
+    with transaction.atomic():
+        keys = list(ApiKey.objects.select_related("user").filter(user=user, revoked_at__isnull=True))
+        return sum(api_key_revoke(api_key=api_key, actor=actor, reason=reason) for api_key in keys)
 
 
 def api_key_authenticate(key: str) -> ApiKey | None:

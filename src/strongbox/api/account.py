@@ -1,9 +1,10 @@
 """The caller's account and, for browser sessions only, their API keys."""
 
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Router, Status
 
-from strongbox.accounts import selectors, services
+from strongbox.accounts import reauth, selectors, services
 from strongbox.accounts.models import ApiKey
 from strongbox.api.auth import RejectApiKeys, SessionAuth
 from strongbox.api.errors import ApiError
@@ -34,7 +35,12 @@ def list_keys(request: HttpRequest):
 
 @keys.post("/keys", response={201: KeyCreated, **ERRORS}, url_name="key_create")
 def create_key(request: HttpRequest, body: KeyCreate):
-    """Create a key. The response is the only time the full key is shown: store it now."""
+    """Create a key. The response is the only time the full key is shown: store it now. Needs the password typed
+    recently (at sign-in or on the confirmation page), as the keys page does."""
+    if not reauth.is_recent(request):
+        raise ApiError(403, "reauthentication_required",
+                       f"Creating an API key needs your password typed within the last {reauth.max_age() // 60} "
+                       f"minutes: confirm it at {reverse('accounts:reauth')} (or sign in again), then retry.")
     try:
         api_key, key = services.api_key_create(user=request.user, name=body.name, scope=body.scope,
                                                expires_at=body.expires_at)
