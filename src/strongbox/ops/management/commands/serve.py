@@ -27,6 +27,16 @@ def worker_command() -> list[str]:
     return [sys.executable, "-m", "strongbox", "worker"]
 
 
+def child_environment(environ: dict[str, str], host: str, port: int, tls: bool) -> dict[str, str]:
+    """Return the children's environment: unless the operator named the site's address (production must), the
+    links in mails point where this command serves, whatever port it was given."""
+    if environ.get("STRONGBOX_SITE_URL"):
+        return dict(environ)
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - a name for links, not a bind
+    shown = f"[{shown}]" if ":" in shown else shown
+    return {**environ, "STRONGBOX_SITE_URL": f"{'https' if tls else 'http'}://{shown}:{port}"}
+
+
 class Command(BaseCommand):
     help = "Serve Strongbox with granian and run the task worker beside it, until interrupted."
 
@@ -49,7 +59,9 @@ class Command(BaseCommand):
         if not no_worker:
             commands["task worker"] = worker_command()
         # Fixed argument lists built above, no shell.
-        children = {name: subprocess.Popen(command) for name, command in commands.items()}  # noqa: S603  # nosec B603
+        env = child_environment(dict(os.environ), host, port, tls is not None)
+        children = {name: subprocess.Popen(command, env=env)  # noqa: S603  # nosec B603
+                    for name, command in commands.items()}
         self.stdout.write(f"Strongbox is serving on {'https' if tls else 'http'}://{host}:{port}/ (Ctrl-C to stop).")
         stopping = False
 
