@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from helpers import PASSWORD
-from strongbox.accounts import tasks
+from strongbox.accounts import services, tasks
 from strongbox.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -198,12 +198,19 @@ def test_an_expired_sign_up_frees_its_username_and_address_and_its_link(client, 
 
 
 def test_the_periodic_job_removes_only_expired_sign_ups(client, alice, settings, django_capture_on_commit_callbacks):
-    for name in ("expired", "recent", "deactivated", "privileged"):
+    for name in ("expired", "recent", "activated", "privileged"):
         sign_up(client, django_capture_on_commit_callbacks, username=name, email=f"{name}@example.com")
-    User.objects.filter(username="deactivated").update(last_login=timezone.now())  # signed in once, then stopped
+    # Activated by an administrator, then deactivated, never signed in: an account, not a sign-up, for good.
+    activated = User.objects.get(username="activated")
+    activated.is_active = True
+    activated.save(update_fields=["is_active"])
+    User.objects.filter(username="activated").update(is_active=False)
     User.objects.filter(username="privileged").update(is_staff=True)
-    for name in ("expired", "deactivated", "privileged", "alice"):
+    # Made by an administrator and kept inactive until its owner arrives: never a sign-up either.
+    services.user_create(username="invited", email="invited@example.com", password="correct horse battery staple",
+                         is_active=False)
+    for name in ("expired", "activated", "privileged", "invited", "alice"):
         expire(name, settings)
     tasks.remove_expired_signups.call_local()
-    assert sorted(User.objects.values_list("username", flat=True)) == ["alice", "deactivated", "privileged",
+    assert sorted(User.objects.values_list("username", flat=True)) == ["activated", "alice", "invited", "privileged",
                                                                        "recent"]

@@ -18,6 +18,9 @@ class User(AbstractUser):
     # Part of every session's auth hash: replacing it ends all of the user's sessions at their next request,
     # whatever the session backend (database, cache or signed cookie).
     session_salt = models.CharField(max_length=32, default=new_session_salt, editable=False)
+    # Made by the sign-up form and not activated yet (accounts/signups.py): such an account holds its name and
+    # address only for ACCOUNT_ACTIVATION_TIMEOUT. An account an administrator deactivated is never one.
+    signup_pending = models.BooleanField(default=False, editable=False)
 
     objects = UserManager()
 
@@ -28,6 +31,13 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique",
                                     violation_error_message="An account with this username already exists."),
         ]
+
+    def save(self, *args, **kwargs):
+        if self.is_active and self.signup_pending:  # activated, by its link or by an administrator: for good
+            self.signup_pending = False
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "signup_pending"}
+        super().save(*args, **kwargs)
 
     def _get_session_auth_hash(self, secret=None):
         return salted_hmac(

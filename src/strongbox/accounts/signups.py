@@ -72,7 +72,8 @@ def signup_register(*, username: str, email: str, password: str) -> None:
             if clashing.exclude(pk__in=replaced.values("pk")).exists():
                 raise _Taken
             replaces = replaced.delete()[0] > 0
-            user = User.objects.create(username=username, email=email, password=hashed, is_active=False)
+            user = User.objects.create(username=username, email=email, password=hashed, is_active=False,
+                                       signup_pending=True)
             tasks.send_activation_mail(user.pk, replaces)
             return
     except (_Taken, IntegrityError):  # IntegrityError: lost a race with a concurrent sign-up, so taken too
@@ -97,7 +98,8 @@ def account_activate(*, user: User, password: str) -> bool:
     (False for a wrong password, or a sign-up that expired or was activated or replaced meanwhile)."""
     if not user.check_password(password):
         return False
-    activated = pending_signups().filter(pk=user.pk, password=user.password).update(is_active=True)
+    activated = pending_signups().filter(pk=user.pk, password=user.password).update(is_active=True,
+                                                                                      signup_pending=False)
     user.is_active = bool(activated)
     return user.is_active
 

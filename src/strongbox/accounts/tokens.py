@@ -17,9 +17,9 @@ from strongbox.accounts.models import EmailChange, User
 
 _SALT = "strongbox.accounts.activation"
 
-# A sign-up nobody has activated: inactive and never signed in (an account deactivated later has signed in once),
-# and never given privileges.
-PENDING = Q(is_active=False, last_login__isnull=True, is_staff=False, is_superuser=False)
+# A sign-up nobody has activated. An account an administrator made, activated, deactivated or gave privileges
+# is never one: only the sign-up form marks accounts pending, and activating one clears the mark for good.
+PENDING = Q(signup_pending=True, is_active=False, is_staff=False, is_superuser=False)
 
 
 def activation_cutoff(now: datetime | None = None) -> datetime:
