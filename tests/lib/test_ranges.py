@@ -16,3 +16,20 @@ def test_it_parses_single_byte_ranges(header, expected):
 def test_it_reports_unsatisfiable_ranges(header):
     with pytest.raises(RangeNotSatisfiable):
         byte_range(header, 100)
+
+
+HUGE = "9" * 5000  # beyond the 4,300 digits Python converts to an int
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    (f"bytes=0-{HUGE}", (0, 99)), (f"bytes=-{HUGE}", (0, 99)), ("bytes=" + "0" * 5000 + "7-8", (7, 8)),
+    ("bytes=-" + "0" * 5000 + "5", (95, 99)), ("bytes=0-" + "0" * 5000 + "9", (0, 9)),
+])
+def test_it_takes_positions_of_any_length(header, expected):
+    assert byte_range(header, 100) == expected
+
+
+@pytest.mark.parametrize("header", [f"bytes={HUGE}-", f"bytes={HUGE}-{HUGE}", "bytes=1" + "0" * 18 + "-"])
+def test_it_reports_a_first_position_beyond_any_file_as_unsatisfiable(header):
+    with pytest.raises(RangeNotSatisfiable):
+        byte_range(header, 100)

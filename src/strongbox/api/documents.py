@@ -72,8 +72,9 @@ def if_match_version(request: HttpRequest, document: Document) -> int | None:
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return None
-    versions = {int(m.group(1)) for tag in header.split(",") if (m := _VERSION_TAG.match(tag.strip()))}
-    if document.version not in versions:
+    # Compared as digits, not ints: Python refuses to convert more than 4,300 of them.
+    versions = {m.group(1).lstrip("0") or "0" for tag in header.split(",") if (m := _VERSION_TAG.match(tag.strip()))}
+    if str(document.version) not in versions:
         raise ApiError(412, "precondition_failed", "The document changed since you read it (its ETag differs). "
                                                    "Fetch it again and reapply your change.")
     return document.version
@@ -171,7 +172,8 @@ def get_document(request: HttpRequest, response: HttpResponse, document_id: str)
     return Status(200, document_out(document))
 
 
-@router.patch("/documents/{document_id}", response={200: DocumentOut, 409: Problem, 412: Problem, **ERRORS},
+@router.patch("/documents/{document_id}", response={200: DocumentOut, 409: Problem, 412: Problem, 413: Problem,
+                                                   **ERRORS},
               url_name="document_update")
 def update_document(request: HttpRequest, response: HttpResponse, document_id: str, changes: DocumentPatch):
     """Change title, description, category or tags; the fields you leave out keep their stored values. Send
@@ -219,7 +221,7 @@ FILE_BODY = {"description": "The file's bytes, with its stored Content-Type.",
              "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
 
 
-@router.get("/documents/{document_id}/content", response={200: None, 206: None, 304: None, 416: None, **ERRORS},
+@router.get("/documents/{document_id}/content", response={200: None, 206: None, 304: None, 416: Problem, **ERRORS},
             openapi_extra={"responses": {200: FILE_BODY, 206: FILE_BODY}}, url_name="document_content")
 def document_content(request: HttpRequest, document_id: str):
     """The file itself, exactly as uploaded. Honours Range, If-Range and If-None-Match."""
@@ -250,7 +252,7 @@ def unread_count(request: HttpRequest):
     return {"unread": selectors.unread_notification_count(request.user)}
 
 
-@notifications.post("/notifications/mark-read", response={200: MarkedRead, **ERRORS},
+@notifications.post("/notifications/mark-read", response={200: MarkedRead, 413: Problem, **ERRORS},
                     url_name="notifications_mark_read")
 def mark_read(request: HttpRequest, body: MarkRead):
     """Mark the given notifications (or all, without `ids`) as read."""

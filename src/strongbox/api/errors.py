@@ -3,7 +3,9 @@
 import logging
 from http import HTTPStatus
 
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
@@ -44,6 +46,10 @@ def _field_errors(exc: ValidationError) -> list[dict]:
     return errors
 
 
+def _pass_on(request: HttpRequest, exc: Exception):
+    raise exc
+
+
 def install(api: NinjaAPI) -> None:
     """Route every error the API can raise to a problem document."""
 
@@ -73,8 +79,17 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError):
+        if exc.status_code == 400:  # ninja's only 400: a body its JSON parser could not read
+            return problem(400, "malformed_body", "The request body is not valid JSON (numbers may have at most "
+                                                  "4,300 digits).")
         code = {403: "forbidden", 405: "method_not_allowed"}.get(exc.status_code, "error")
         return problem(exc.status_code, code, str(exc))
+
+    # A body Django's parser refuses (malformed multipart, too many fields or files, fields over their size
+    # limit) is answered by Django's handler400, ops.views.bad_request, which speaks problem+json under /api/:
+    # the same words as the web pages, from one place.
+    for refused in (MultiPartParserError, SuspiciousOperation, BadRequest):
+        api.add_exception_handler(refused, _pass_on)
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception):

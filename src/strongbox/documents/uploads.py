@@ -2,8 +2,9 @@
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest
+
+from strongbox.ops.views import BodyTooLarge, bad_request
 
 # A multipart body carries the form fields and boundaries besides the file itself.
 FORM_OVERHEAD = 1024 * 1024
@@ -44,17 +45,14 @@ def upload_limit_mb() -> str:
     return f"{settings.MAX_UPLOAD_SIZE / 1024**2:g}"
 
 
-def too_large_response(request: HttpRequest) -> HttpResponse:
-    return render(request, "errors/413.html", {"limit_mb": upload_limit_mb()}, status=413)
-
-
 class UploadSizeLimitMiddleware:
-    """Refuse a request whose Content-Length exceeds the upload limit before anything reads its body."""
+    """Refuse a request whose Content-Length exceeds the upload limit before anything reads its body, as every
+    refused body is answered (a page, or problem+json on the API)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if body_too_large(request):
-            return too_large_response(request)
+            return bad_request(request, BodyTooLarge())
         return self.get_response(request)

@@ -3,17 +3,22 @@
 import functools
 import logging
 import secrets
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connections
 from django.http import JsonResponse
+from django.http.multipartparser import MAX_TOTAL_HEADER_SIZE, MultiPartParserError
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from huey.contrib.djhuey import HUEY
 
+from strongbox.api.errors import problem
 from strongbox.ops.dbrouter import replica_aliases
 
 log = logging.getLogger(__name__)
@@ -73,8 +78,65 @@ def readyz(request):
     return JsonResponse({"status": status, "checks": results}, status=503 if status == "unavailable" else 200)
 
 
+class BodyTooLarge(RequestDataTooBig):
+    """The declared Content-Length is beyond any acceptable upload (documents/uploads.py)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    code: str
+    message: str
+
+
+def _multipart_problem(exception: MultiPartParserError) -> str:
+    # Django's parser says which part of the body it could not read only in its messages.
+    reason = str(exception)
+    if "boundary" in reason or "Content-Type" in reason:
+        return "The upload has no valid multipart boundary in its Content-Type header."
+    if "header size" in reason:
+        return f"A part of the upload has headers longer than {MAX_TOTAL_HEADER_SIZE} bytes."
+    if "base64" in reason:
+        return "A part of the upload says it is base64 but is not valid base64."
+    return "The upload's multipart body could not be read."
+
+
+def refusal(exception: Exception | None) -> Refusal:
+    """Say what is wrong with a request refused before a view could read it: its body (Django's parser and
+    size limits raise these) or a header Django does not accept."""
+    if isinstance(exception, BodyTooLarge):
+        return Refusal(413, "request_too_large",
+                       f"Files can be at most {settings.MAX_UPLOAD_SIZE / 1024**2:g} MB. Choose a smaller file.")
+    if isinstance(exception, RequestDataTooBig):
+        return Refusal(413, "fields_too_large", f"The form fields or JSON body are larger than "
+                       f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB (only a file may be larger).")
+    if isinstance(exception, TooManyFilesSent):
+        return Refusal(400, "too_many_files", "Send one file per upload, in the part named 'file'.")
+    if isinstance(exception, TooManyFieldsSent):
+        return Refusal(400, "too_many_fields",
+                       f"The form has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
+    if isinstance(exception, MultiPartParserError):
+        return Refusal(400, "malformed_body", _multipart_problem(exception))
+    return Refusal(400, "bad_request", "The request could not be understood.")
+
+
+def _discard_partial_uploads(request) -> None:
+    """Delete the temporary file of an upload the parser gave up on, now rather than whenever it is collected."""
+    for handler in request.upload_handlers:
+        partial = getattr(handler, "file", None)
+        if partial is not None:
+            partial.close()
+
+
 def bad_request(request, exception=None):
-    return render(request, "errors/400.html", status=400)
+    """Answer a request Django refused (handler400: SuspiciousOperation, MultiPartParserError, BadRequest) with
+    what was wrong: problem+json on the API, a page elsewhere. The API's handlers pass these on to here."""
+    refused = refusal(exception)
+    _discard_partial_uploads(request)
+    if request.path.startswith("/api/"):
+        return problem(refused.status, refused.code, refused.message)
+    template = "errors/413.html" if refused.status == 413 else "errors/400.html"
+    return render(request, template, {"message": refused.message}, status=refused.status)
 
 
 def permission_denied(request, exception=None):
