@@ -171,6 +171,7 @@ def test_staff_changes_to_a_users_email_and_password_are_audited(helpdesk_client
                   .order_by("id").values_list("kind", "detail"))
     assert events == [
         ("email_changed", f"E-mail of bob (id {bob.pk}) in the admin: bob@example.com to bob@elsewhere.example"),
+        ("account_changed", f"Change of bob (id {bob.pk}) in the admin: date_joined"),  # the form's own date
         ("password_changed", f"Password of bob (id {bob.pk}) in the admin")]
     assert [message.to for message in mail.outbox] == [["bob@example.com"]]  # the old address is told
 
@@ -192,3 +193,16 @@ def test_a_superuser_may_change_a_staff_account(alice, bob):
 def test_the_auditlog_command_explains_that_sqlite_keeps_one_table():
     with pytest.raises(CommandError, match="PostgreSQL only"):
         call_command("auditlog", "--ensure", "3")
+
+
+def test_staff_changes_to_a_users_status_and_deletions_are_audited(helpdesk_client, bob):
+    change = reverse("admin:accounts_user_change", args=[bob.pk])
+    assert helpdesk_client.post(change, {"username": "bob", "email": "bob@example.com",  # is_active left off
+                                         "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"}).status_code == 302
+    assert helpdesk_client.post(reverse("admin:accounts_user_delete", args=[bob.pk]),
+                                {"post": "yes"}).status_code == 302
+    events = list(AuditEvent.objects.filter(user__username="alice", kind=AuditEvent.Kind.ACCOUNT_CHANGED)
+                  .order_by("id").values_list("detail", flat=True))
+    # (date_joined changes too: the form has no microseconds)
+    assert events[0].startswith(f"Change of bob (id {bob.pk}) in the admin: is_active")
+    assert events[1:] == [f"Deletion of bob (id {bob.pk}) in the admin"]

@@ -69,12 +69,28 @@ class StrongboxUserAdmin(UserAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if change and "email" in form.changed_data:
+        if not change:
+            audit.record(AuditEvent.Kind.ACCOUNT_CHANGED, request, detail=f"Creation {_in_admin(obj)}")
+            return
+        if "email" in form.changed_data:
             old_email = form.initial.get("email", "")
             audit.record(AuditEvent.Kind.EMAIL_CHANGED, request,
                          detail=f"E-mail {_in_admin(obj)}: {old_email} to {obj.email}")
             if old_email:
                 tasks.send_email_changed_notice(obj.pk, old_email)
+        others = [name for name in form.changed_data if name != "email"]
+        if others:  # status, name, dates, privileges: which fields, not their values
+            audit.record(AuditEvent.Kind.ACCOUNT_CHANGED, request,
+                         detail=f"Change {_in_admin(obj)}: {', '.join(others)}"[:300])
+
+    def delete_model(self, request, obj):
+        audit.record(AuditEvent.Kind.ACCOUNT_CHANGED, request, detail=f"Deletion {_in_admin(obj)}")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            audit.record(AuditEvent.Kind.ACCOUNT_CHANGED, request, detail=f"Deletion {_in_admin(user)}")
+        super().delete_queryset(request, queryset)
 
     def get_deleted_objects(self, objs, request):
         # The bulk "delete selected" action asks this, not has_delete_permission(obj), about each account.

@@ -126,6 +126,7 @@ class AuditEvent(models.Model):
         RECOVERY_CODE_USED = "recovery_code_used", "Signed in with a recovery code"
         EMAIL_CHANGE_ASKED = "email_change_asked", "E-mail change requested"
         EMAIL_CHANGED = "email_changed", "E-mail address changed"
+        ACCOUNT_CHANGED = "account_changed", "Account changed by an administrator"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
