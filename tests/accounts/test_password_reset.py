@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from api.conftest import bearer_client
 from helpers import PASSWORD
+from strongbox.accounts import services
 from strongbox.accounts.models import AuditEvent
 from strongbox.accounts.services import api_key_create
 
@@ -74,3 +75,11 @@ def test_a_reset_revokes_every_key_of_the_account(client, alice, bob, django_cap
     assert bearer_client(bobs).get("/api/v1/me").status_code == 200
     assert AuditEvent.objects.filter(kind=AuditEvent.Kind.KEY_REVOKED, user=alice,
                                      detail__endswith="password reset").count() == 2
+
+
+def test_signing_out_everywhere_ends_the_reset_links_mailed_before(client, alice, django_capture_on_commit_callbacks):
+    request_reset(client, "alice@example.com", django_capture_on_commit_callbacks)
+    link = re.search(r"https?://\S+", mail.outbox[0].body).group(0).split("8000", 1)[1]
+    assert client.get(link, follow=True).context["validlink"]
+    services.sessions_end_all(user=alice)
+    assert client.get(link, follow=True).context["validlink"] is False

@@ -86,7 +86,7 @@ def test_it_serves_and_stops_cleanly(data_dir):
 
 def test_children_link_to_where_serve_listens_unless_the_site_is_named():
     assert child_environment({}, "127.0.0.1", 8123, False)["STRONGBOX_SITE_URL"] == "http://127.0.0.1:8123"
-    assert child_environment({}, "0.0.0.0", 8443, True)["STRONGBOX_SITE_URL"] == "https://127.0.0.1:8443"
+    assert child_environment({}, "0.0.0.0", 8443, True)["STRONGBOX_SITE_URL"] == "https://127.0.0.1:8443"  # noqa: S104
     assert child_environment({}, "::", 80, False)["STRONGBOX_SITE_URL"] == "http://[::1]:80"
     named = {"STRONGBOX_SITE_URL": "https://docs.example.com"}
     assert child_environment(named, "127.0.0.1", 8123, False) == named

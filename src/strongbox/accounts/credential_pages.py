@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from strongbox.accounts import audit, services, throttle
 from strongbox.accounts.forms import PasswordResetRequestForm
 from strongbox.accounts.models import AuditEvent
+from strongbox.accounts.tokens import reset_tokens
 from strongbox.accounts.views import InvalidFormIs400, _busy
 
 
@@ -88,6 +89,7 @@ class PasswordChangeView(InvalidFormIs400, auth_views.PasswordChangeView):
 class PasswordResetConfirmView(InvalidFormIs400, auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
+    token_generator = reset_tokens
 
     def form_valid(self, form):
         response = super().form_valid(form)

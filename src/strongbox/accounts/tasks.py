@@ -4,7 +4,6 @@ upkeep."""
 import logging
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -16,7 +15,7 @@ from huey.contrib.djhuey import db_periodic_task
 from strongbox.accounts import partitions, signups
 from strongbox.accounts.models import EmailChange, User
 from strongbox.accounts.selectors import email_change_timeout
-from strongbox.accounts.tokens import activation_token, email_change_token, pending_signups
+from strongbox.accounts.tokens import activation_token, email_change_token, pending_signups, reset_tokens
 from strongbox.ops.jobs import job
 from strongbox.ops.periodic import once_per_interval
 
@@ -64,7 +63,7 @@ def send_password_reset_mail(email: str) -> None:
         if not user.has_usable_password():
             continue
         uid = urlsafe_base64_encode(force_bytes(user.pk))
-        path = reverse("accounts:password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+        path = reverse("accounts:password_reset_confirm", args=[uid, reset_tokens.make_token(user)])
         _send("accounts/mail/password_reset.txt", user.email, user=user, link=settings.SITE_URL + path,
               minutes=settings.PASSWORD_RESET_TIMEOUT // 60)
 

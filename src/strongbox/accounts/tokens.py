@@ -1,5 +1,6 @@
 """Links mailed to confirm something: sign-ups (signed, expiring, and single-use because they embed the
-account's inactive state) and e-mail changes (signed ids of a change row, which is used once).
+account's inactive state), e-mail changes (signed ids of a change row, which is used once) and password resets
+(Django's, which a new password or a sign-in ends, and here also "sign out everywhere").
 
 A sign-up is pending until activated, for ACCOUNT_ACTIVATION_TIMEOUT from the moment it was made: its link works
 that long, and afterwards its username and address are free again (accounts/signups.py).
@@ -8,6 +9,7 @@ that long, and afterwards its username and address are free again (accounts/sign
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
 from django.db.models import Q
 from django.utils import timezone
@@ -16,6 +18,15 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from strongbox.accounts.models import EmailChange, User
 
 _SALT = "strongbox.accounts.activation"
+
+
+class _ResetTokens(PasswordResetTokenGenerator):
+    def _make_hash_value(self, user, timestamp):
+        # The session salt changes when the user signs out everywhere: a link mailed before is over too.
+        return f"{super()._make_hash_value(user, timestamp)}:{user.session_salt}"
+
+
+reset_tokens = _ResetTokens()
 
 # A sign-up nobody has activated. An account an administrator made, activated, deactivated or gave privileges
 # is never one: only the sign-up form marks accounts pending, and activating one clears the mark for good.
