@@ -40,12 +40,13 @@ def failed_checks(server: Server, username: str) -> int:
 
 @pytest.fixture(scope="module")
 def busy_server(server, tmp_path_factory):
-    """`strongbox serve` with two workers of eight threads each, four of which may check passwords at once; in
-    the suite server's configuration otherwise (its certificate and environment, a data directory of its own)."""
+    """`strongbox serve` with two workers of eight threads each, three of which may check passwords at once (six in
+    all: more than the limit of five, so the race is there to lose); in the suite server's configuration otherwise
+    (its certificate and environment, a data directory of its own)."""
     root = tmp_path_factory.mktemp("signin")
     port = free_port()
     certificate = server.certificate
-    env = {**server.env, "STRONGBOX_DATA_DIR": str(root / "data"), "STRONGBOX_SIGNIN_CHECKS_PER_PROCESS": "4"}
+    env = {**server.env, "STRONGBOX_DATA_DIR": str(root / "data"), "STRONGBOX_SIGNIN_CHECKS_PER_PROCESS": "3"}
     if "STRONGBOX_SITE_URL" in env:
         env["STRONGBOX_SITE_URL"] = f"https://localhost:{port}"
     key = certificate.with_name("key.pem")
@@ -139,7 +140,7 @@ def test_a_burst_of_failed_sign_ins_does_not_stall_other_users(busy_server):
     assert max(latencies) < 3, latencies
     statuses = [future.result() for future in burst]
     # Those that found no check slot were told so at once, not queued behind the others.
-    assert set(statuses) <= {400, 503} and statuses.count(400) <= 8, statuses
+    assert set(statuses) <= {400, 503} and statuses.count(400) <= 6, statuses
 
 
 def test_the_right_password_to_an_account_not_activated_says_so(busy_server):
