@@ -1,10 +1,12 @@
 """Strongbox settings: one module, every knob read from the environment (see docs/configuration.md)."""
 
+import re
 import secrets
 from pathlib import Path
 
 import dj_database_url
 import redis
+from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -41,6 +43,34 @@ def _production_secret_key() -> str:
 
 
 SECRET_KEY = _production_secret_key() if PRODUCTION else env_secret("STRONGBOX_SECRET_KEY") or _embedded_secret_key()
+
+
+def _totp_keys() -> list[str]:
+    # Two-factor secrets are encrypted at rest (accounts/secret_box.py) with the first key; every key decrypts, so
+    # a new key goes first and the old ones stay after it until `strongbox rotatetotpkeys` has run.
+    value = env_secret("STRONGBOX_TOTP_KEYS")
+    if value is None and PRODUCTION:
+        raise ImproperlyConfigured(
+            "STRONGBOX_ENV=production needs STRONGBOX_TOTP_KEYS (or STRONGBOX_TOTP_KEYS_FILE): the key that encrypts "
+            "two-factor secrets, e.g. from: python3 -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'")
+    if value is None:
+        path = DATA_DIR / "totp_key"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(Fernet.generate_key().decode())
+        value = path.read_text()
+    keys = [key for key in re.split(r"[\s,]+", value) if key]
+    try:
+        for key in keys or [""]:
+            Fernet(key)
+    except ValueError:
+        raise ImproperlyConfigured("STRONGBOX_TOTP_KEYS holds something that is not a key: each comma-separated key is "
+                                   "32 bytes in URL-safe base64, as Fernet.generate_key() makes them.") from None
+    return keys
+
+
+TOTP_KEYS = _totp_keys()
 if PRODUCTION and not env_list("STRONGBOX_ALLOWED_HOSTS", []):
     raise ImproperlyConfigured("STRONGBOX_ENV=production needs STRONGBOX_ALLOWED_HOSTS: the host names users reach "
                                "Strongbox by, comma-separated.")
@@ -228,6 +258,10 @@ STORAGES = {
     "default": _files,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Files Django's storages write (static files included) are for the service user alone, like everything in the
+# data directory (ops/datadir.py); Django's default would chmod them 0644 whatever the umask.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [PROJECT_DIR / "static"]
@@ -288,6 +322,11 @@ RESET_REQUESTS_PER_ADDRESS = env_int("STRONGBOX_RESET_REQUESTS_PER_ADDRESS", 10,
 RESET_REQUEST_WINDOW = 3600
 PASSWORD_RESET_TIMEOUT = env_int("STRONGBOX_PASSWORD_RESET_TIMEOUT", 3600, minimum=60)
 ACCOUNT_ACTIVATION_TIMEOUT = env_int("STRONGBOX_ACCOUNT_ACTIVATION_TIMEOUT", 3 * 24 * 3600, minimum=60)
+# Sign-ups per e-mail address typed and per client address within a fixed window (each sends a mail). A pending
+# sign-up holds its username and address for ACCOUNT_ACTIVATION_TIMEOUT, then is removed.
+SIGNUPS_PER_EMAIL = env_int("STRONGBOX_SIGNUPS_PER_EMAIL", 3, minimum=1)
+SIGNUPS_PER_ADDRESS = env_int("STRONGBOX_SIGNUPS_PER_ADDRESS", 10, minimum=1)
+SIGNUP_WINDOW = 3600
 
 # A session ends after SESSION_IDLE_TIMEOUT without a request, and SESSION_COOKIE_AGE after sign-in at the latest.
 SESSION_COOKIE_AGE = env_int("STRONGBOX_SESSION_AGE", 14 * 24 * 3600, minimum=300)
@@ -357,6 +396,14 @@ if JOB_LEASE_SECONDS <= max(EXTRACT_TIMEOUT, EMAIL_TIMEOUT):
     raise ImproperlyConfigured("STRONGBOX_JOB_LEASE_SECONDS must be longer than STRONGBOX_EXTRACT_TIMEOUT and "
                                "STRONGBOX_EMAIL_TIMEOUT, or a job still running would be started a second time.")
 EXTRACT_MEMORY = env_size("STRONGBOX_EXTRACT_MEMORY", 512 * 1024 * 1024)
+# Per file: EXTRACT_MIN_SECONDS plus EXTRACT_SECONDS_PER_MB for each MB, at most EXTRACT_TIMEOUT, so a tiny hostile
+# file cannot take the whole timeout; a PDF's first EXTRACT_MAX_PAGES pages are indexed. Per owner: at most
+# EXTRACTIONS_PER_OWNER extractions at once across all workers (keep it below STRONGBOX_WORKER_THREADS, so one user's
+# uploads always leave a worker free for everyone else's).
+EXTRACT_MIN_SECONDS = env_int("STRONGBOX_EXTRACT_MIN_SECONDS", 5, minimum=1)
+EXTRACT_SECONDS_PER_MB = env_int("STRONGBOX_EXTRACT_SECONDS_PER_MB", 20, minimum=0)
+EXTRACT_MAX_PAGES = env_int("STRONGBOX_EXTRACT_MAX_PAGES", 2000, minimum=1)
+EXTRACTIONS_PER_OWNER = env_int("STRONGBOX_EXTRACTIONS_PER_OWNER", 1, minimum=1)
 # The API: requests per minute per key or signed-in user, and per client address for unauthenticated calls.
 API_RATE_LIMIT = env_int("STRONGBOX_API_RATE_LIMIT", 600, minimum=1)
 API_ANONYMOUS_RATE_LIMIT = env_int("STRONGBOX_API_ANONYMOUS_RATE_LIMIT", 60, minimum=1)

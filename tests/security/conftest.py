@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 
 from services.common import free_port
 
@@ -125,11 +126,13 @@ def server(tmp_path_factory):
     # The attacked server runs embedded (its state is read back from its SQLite file), in both runs of the suite.
     embedded = {name: value for name, value in os.environ.items() if name not in SCALE_OUT_VARIABLES}
     env = {**embedded, "STRONGBOX_ENV": "production", "STRONGBOX_SECRET_KEY": secrets.token_urlsafe(50),
+           "STRONGBOX_TOTP_KEYS": Fernet.generate_key().decode(),
            "STRONGBOX_ALLOWED_HOSTS": "localhost", "STRONGBOX_SITE_URL": f"https://localhost:{port}",
            "STRONGBOX_DATA_DIR": str(root / "data"),
            "DJANGO_SETTINGS_MODULE": "strongbox.settings", "STRONGBOX_LOG_LEVEL": "WARNING",
            # Every test connects from 127.0.0.1: the per-address limits are tested in tests/accounts instead.
-           "STRONGBOX_LOGIN_FAILURES_PER_ADDRESS": "1000", "STRONGBOX_API_ANONYMOUS_RATE_LIMIT": "1000"}
+           "STRONGBOX_LOGIN_FAILURES_PER_ADDRESS": "1000", "STRONGBOX_SIGNUPS_PER_ADDRESS": "1000",
+           "STRONGBOX_API_ANONYMOUS_RATE_LIMIT": "1000"}
     env.pop("STRONGBOX_TASKS_IMMEDIATE", None)
     server = Server(url=f"https://localhost:{port}", data_dir=root / "data", certificate=certificate, env=env)
     server.strongbox("migrate", "--noinput")
