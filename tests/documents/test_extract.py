@@ -5,9 +5,10 @@ import zipfile
 
 import pytest
 
+from hostile_pdf import page_tree_bomb, shared_content_bomb
 from samples import SAMPLES, docx_bytes, docx_entries, xlsx_bytes, zip_bytes
 from strongbox.documents.extract import SUPPORTED_EXTENSIONS, extract_text
-from strongbox.documents.extract.runner import ExtractionFailed, run_extraction
+from strongbox.documents.extract.runner import ExtractionFailed, run_extraction, time_limit
 
 MB = 1024 * 1024
 S_NAMESPACE = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -138,3 +139,27 @@ def test_it_stops_an_extraction_that_takes_too_long(tmp_path):
 def test_it_refuses_an_unsupported_extension_without_starting_a_child():
     with pytest.raises(ValueError, match="no text extractor for 'exe'"):
         run_extraction("/nonexistent", "exe")
+
+
+def test_it_reads_a_page_the_page_tree_lists_many_times_once(tmp_path):
+    # 1 KB listing one 5,000-operator page a thousand times: about 50 s of CPU when every listing was read.
+    path = write(tmp_path, "tree.pdf", page_tree_bomb(fanout=10, depth=3, operators=5000))
+    assert extract_text(path, "pdf") == "x" * 5000
+
+
+def test_it_reads_at_most_max_pages_pages(tmp_path):
+    path = write(tmp_path, "pages.pdf", shared_content_bomb(pages=5, operators=3))
+    assert extract_text(path, "pdf", max_pages=2) == "xxx\n\nxxx"
+    assert run_extraction(path, "pdf", max_pages=1) == "xxx"
+
+
+def test_it_refuses_a_content_stream_past_the_parsing_budget(tmp_path):
+    path = write(tmp_path, "dense.pdf", shared_content_bomb(pages=1, operators=600_000))
+    with pytest.raises(ValueError, match="more work than this server allows"):
+        extract_text(path, "pdf")
+
+
+def test_the_time_limit_follows_the_files_size():
+    assert time_limit(5_000, minimum=5, per_mb=20, maximum=60) == pytest.approx(5.1, abs=0.01)
+    assert time_limit(MB, minimum=5, per_mb=20, maximum=60) == 25
+    assert time_limit(50 * MB, minimum=5, per_mb=20, maximum=60) == 60

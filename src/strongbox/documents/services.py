@@ -18,7 +18,7 @@ from django.utils import timezone
 from strongbox.accounts import audit
 from strongbox.accounts.models import AuditEvent
 from strongbox.documents import cache, tasks
-from strongbox.documents.extract.runner import ExtractionFailed, run_extraction
+from strongbox.documents.extract.runner import ExtractionFailed, run_extraction, time_limit
 from strongbox.documents.models import Document, DocumentText, Notification, Tag, TextStatus
 from strongbox.documents.search import IndexEntry, get_backend
 from strongbox.lib.filenames import clean_filename
@@ -135,7 +135,8 @@ def document_create(*, owner, title: str, description: str, category: str, tags:
             document.tags.set(_tags_for(owner, tags))
             document_index(document)
             cache.bump(owner.pk)
-            tasks.extract_document_text(document_id=document.pk)  # a durable job, in this transaction
+            # A durable job, in this transaction; the owner's group, so their uploads cannot take every worker.
+            tasks.extract_document_text(document_id=document.pk, group=tasks.extraction_group(owner.pk))
     except IntegrityError as error:
         default_storage.delete(name)
         if _violates(error, TITLE_CONSTRAINT):
@@ -228,7 +229,10 @@ def document_index(document: Document) -> None:
 
 def document_extract_text(*, document_id: int) -> None:
     """Extract the file's text in a bounded child process, store it and index it. Safe to run twice, also at
-    the same time; a damaged file marks the document as unreadable instead of raising."""
+    the same time; a damaged file marks the document as unreadable instead of raising.
+
+    The child may take EXTRACT_MIN_SECONDS plus EXTRACT_SECONDS_PER_MB for each MB of the file (at most
+    EXTRACT_TIMEOUT) and read EXTRACT_MAX_PAGES pages of a PDF."""
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return
@@ -238,12 +242,19 @@ def document_extract_text(*, document_id: int) -> None:
                 copy.write(chunk)
         copy.flush()
         try:
-            body, status, error = run_extraction(copy.name, document.extension, timeout=settings.EXTRACT_TIMEOUT,
-                                                 memory_bytes=settings.EXTRACT_MEMORY), TextStatus.READY, ""
+            body, status, error = run_extraction(
+                copy.name, document.extension, timeout=_extraction_time_limit(document.size),
+                memory_bytes=settings.EXTRACT_MEMORY, max_pages=settings.EXTRACT_MAX_PAGES), TextStatus.READY, ""
         except ExtractionFailed as failure:
             log.info("text extraction failed for document %s: %s", document.pk, failure)
             body, status, error = "", TextStatus.FAILED, str(failure)[:200]
     _text_store(document_id, body, status, error)
+
+
+def _extraction_time_limit(size: int) -> float:
+    # A hostile file of a few KB can ask for minutes of parsing; an honest one needs time in proportion to its size.
+    return time_limit(size, minimum=settings.EXTRACT_MIN_SECONDS, per_mb=settings.EXTRACT_SECONDS_PER_MB,
+                      maximum=settings.EXTRACT_TIMEOUT)
 
 
 def _text_store(document_id: int, body: str, status: str, error: str) -> None:

@@ -3,6 +3,7 @@
 Services enqueue these jobs, so the jobs import the services lazily to avoid an import cycle.
 """
 
+from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
@@ -16,7 +17,16 @@ def _extraction_abandoned(*, document_id: int, error: str) -> None:
     document_extraction_abandon(document_id=document_id, error=error)
 
 
-@job(max_attempts=3, retry_delay=10, give_up=_extraction_abandoned)
+def extraction_group(owner_id: int) -> str:
+    """The job group of an owner's extractions: at most EXTRACTIONS_PER_OWNER of them run at once."""
+    return f"owner:{owner_id}"
+
+
+def _extractions_per_owner() -> int:
+    return settings.EXTRACTIONS_PER_OWNER
+
+
+@job(max_attempts=3, retry_delay=10, give_up=_extraction_abandoned, per_group=_extractions_per_owner)
 def extract_document_text(document_id: int) -> None:
     from strongbox.documents.services import document_extract_text
 

@@ -11,6 +11,12 @@ succeeded. Nothing else is trusted to survive:
   unreadable and its owner told) and the row goes. Nothing is retried forever.
 Because a job may run more than once (a worker that dies after the work but before deleting the row), every job kind
 must be idempotent.
+
+Fairness: a job may belong to a group (`kind(…, group="owner:42")`), and a kind may limit how many jobs of one group
+run at once (`per_group`). The limit is checked in the claim, against the rows every worker process shares, so it holds
+however many workers there are: a job whose group is full is left pending (its worker thread is free at once for
+someone else's job), and each job of the group that ends nudges the next ones. So one user's hundred uploads take one
+slot, not every worker thread, and another user's upload waits for no more than a free slot.
 """
 
 import inspect
@@ -40,11 +46,12 @@ class JobKind:
     max_attempts: int
     retry_delay: int
     give_up: Callable[..., None] | None
+    per_group: Callable[[], int] | None = None
 
-    def __call__(self, *args, **kwargs) -> Job:
-        """Record this job in the current transaction and nudge a worker once it commits."""
+    def __call__(self, *args, group: str = "", **kwargs) -> Job:
+        """Record this job (of `group`, if given) in the current transaction and nudge a worker once it commits."""
         arguments = inspect.signature(self.run).bind(*args, **kwargs).arguments
-        job = Job.objects.create(kind=self.name, args=arguments, due_at=timezone.now())
+        job = Job.objects.create(kind=self.name, args=arguments, group=group, due_at=timezone.now())
         transaction.on_commit(lambda: _nudge(job.pk), robust=True)
         return job
 
@@ -52,12 +59,17 @@ class JobKind:
         return timedelta(seconds=self.retry_delay * 2 ** (attempts - 1))
 
 
-def job(*, max_attempts: int, retry_delay: int, give_up: Callable[..., None] | None = None):
+def job(*, max_attempts: int, retry_delay: int, give_up: Callable[..., None] | None = None,
+        per_group: Callable[[], int] | None = None):
     """Make the decorated function a durable job kind; calling the result enqueues it (JSON-serializable
-    arguments). `give_up(error=…, **arguments)` runs once after the last attempt."""
+    arguments, and `group=` naming whose work it is). `give_up(error=…, **arguments)` runs once after the last
+    attempt. `per_group()` is how many jobs of this kind and one group may run at once (None: no limit)."""
 
     def register(function: Callable[..., None]) -> JobKind:
-        kind = JobKind(f"{function.__module__}.{function.__qualname__}", function, max_attempts, retry_delay, give_up)
+        if "group" in inspect.signature(function).parameters:
+            raise TypeError(f"{function.__qualname__}: a job cannot take an argument named 'group'")
+        kind = JobKind(f"{function.__module__}.{function.__qualname__}", function, max_attempts, retry_delay, give_up,
+                       per_group)
         _KINDS[kind.name] = kind
         return kind
 
@@ -73,14 +85,48 @@ def _nudge(job_id: int, delay: float = 0) -> None:
         run_job(job_id)
 
 
+def _running(now) -> Q:
+    return Q(leased_until__gt=now)
+
+
 def _claim(job_id: int) -> Job | None:
-    """Take the job for one attempt if it is due; return it, or None if it is done, running elsewhere or not due."""
+    """Take the job for one attempt if it is due and its group has room; return it, or None if it is done, running
+    elsewhere, not due, or its group is full."""
+    row = Job.objects.filter(pk=job_id).values("kind", "group").first()
+    if row is None:
+        return None
+    kind = _KINDS.get(row["kind"])
+    limit = kind.per_group() if kind is not None and kind.per_group is not None and row["group"] else None
     now = timezone.now()
     lease_end = now + timedelta(seconds=settings.JOB_LEASE_SECONDS)
-    due = Q(pk=job_id, due_at__lte=now)
-    if not Job.objects.filter(due).update(attempts=F("attempts") + 1, due_at=lease_end, nudged_at=None):
-        return None
+    with transaction.atomic():
+        if limit is not None:
+            group = Job.objects.filter(kind=row["kind"], group=row["group"])
+            # Two workers claiming jobs of one group at once must count each other's claim: on PostgreSQL both lock
+            # the group's rows (in one order, so they queue rather than deadlock); SQLite's transactions already
+            # take the write lock when they begin (transaction_mode IMMEDIATE).
+            list(group.select_for_update().order_by("pk").values_list("pk", flat=True))
+            if group.filter(_running(now)).exclude(pk=job_id).count() >= limit:
+                return None  # left pending: the group's running jobs nudge it when they end
+        claimed = Job.objects.filter(pk=job_id, due_at__lte=now).update(
+            attempts=F("attempts") + 1, due_at=lease_end, leased_until=lease_end, nudged_at=None)
+        if not claimed:
+            return None
     return Job.objects.filter(pk=job_id).first()
+
+
+def _nudge_group(kind: JobKind, claimed: Job) -> None:
+    """The claimed job ended: nudge the group's next pending jobs, which its running jobs kept waiting."""
+    if kind.per_group is None or not claimed.group:
+        return
+    now = timezone.now()
+    waiting = (Job.objects.filter(kind=claimed.kind, group=claimed.group, due_at__lte=now)
+               .exclude(_running(now)).order_by("due_at", "pk").values_list("pk", flat=True)[:kind.per_group()])
+    try:
+        for job_id in waiting:
+            _nudge(job_id)
+    except Exception:  # noqa: BLE001 - the queue is unreachable: the sweep nudges them
+        log.warning("could not nudge the jobs waiting in group %s; the sweep will", claimed.group)
 
 
 def run(job_id: int) -> None:
@@ -94,6 +140,13 @@ def run(job_id: int) -> None:
         log.error("job %s: unknown kind %s; dropped", claimed.pk, claimed.kind)
         claimed.delete()
         return
+    try:
+        _attempt(kind, claimed)
+    finally:
+        _nudge_group(kind, claimed)
+
+
+def _attempt(kind: JobKind, claimed: Job) -> None:
     if claimed.attempts > kind.max_attempts:
         # Each attempt so far was cut off (the worker died during it): that is a failure too.
         _give_up(kind, claimed, claimed.last_error or f"the worker stopped during each of {kind.max_attempts} "
@@ -116,7 +169,7 @@ def _failed(kind: JobKind, claimed: Job, error: Exception) -> None:
     delay = kind.backoff(claimed.attempts)
     log.warning("job %s (%s) attempt %s failed, next in %s s: %s", claimed.pk, kind.name, claimed.attempts,
                 delay.total_seconds(), message)
-    Job.objects.filter(pk=claimed.pk).update(due_at=timezone.now() + delay, last_error=message)
+    Job.objects.filter(pk=claimed.pk).update(due_at=timezone.now() + delay, leased_until=None, last_error=message)
     try:
         _nudge(claimed.pk, delay=delay.total_seconds())
     except Exception:  # noqa: BLE001 - the queue is unreachable: the sweep nudges the job when it is due

@@ -16,10 +16,14 @@ class Job(models.Model):
     due_at = models.DateTimeField()
     nudged_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
+    # Whose work this is (e.g. "owner:42"); a kind with a per-group limit runs at most that many of a group at once.
+    group = models.CharField(max_length=100, blank=True, default="")
+    # The end of the lease of the attempt running now; None (or past) when no attempt runs.
+    leased_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["due_at"])]
+        indexes = [models.Index(fields=["due_at"]), models.Index(fields=["kind", "group"])]
 
     def __str__(self):
         return f"{self.kind} #{self.pk}"

@@ -21,6 +21,7 @@ _EXTRACTORS = {
     "md": ("plain", "plain_text"),
     "csv": ("plain", "plain_text"),
 }
+_PAGED = frozenset({"pdf"})
 # Images would need OCR, which Strongbox does not do.
 _WITHOUT_TEXT = frozenset({"png", "jpeg"})
 
@@ -28,8 +29,9 @@ _WITHOUT_TEXT = frozenset({"png", "jpeg"})
 SUPPORTED_EXTENSIONS = frozenset(_EXTRACTORS) | _WITHOUT_TEXT
 
 
-def extract_text(path: str, extension: str) -> str:
-    """Return the text of the file at `path`, parsed as the canonical `extension` ("pdf", "jpeg", ...).
+def extract_text(path: str, extension: str, *, max_pages: int | None = None) -> str:
+    """Return the text of the file at `path`, parsed as the canonical `extension` ("pdf", "jpeg", ...); of a
+    paged format (PDF), of its first `max_pages` pages only.
 
     Raises ValueError for an extension outside SUPPORTED_EXTENSIONS, and any exception for a damaged file.
     """
@@ -40,4 +42,6 @@ def extract_text(path: str, extension: str) -> str:
     except KeyError:
         raise ValueError(f"no text extractor for {extension!r}") from None
     module = importlib.import_module(f"{__name__}.{module_name}")
+    if extension in _PAGED:
+        return getattr(module, function_name)(path, max_pages=max_pages)
     return getattr(module, function_name)(path)

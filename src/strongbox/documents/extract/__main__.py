@@ -5,8 +5,8 @@ reason on stderr and exits 2; when it runs out of memory it exits 3. (argparse a
 which run_extraction never makes.)
 
 --memory-bytes and --cpu-seconds make the process limit itself (RLIMIT_AS, RLIMIT_CPU) before the file is
-opened, so everything that touches the file's content is bounded. --max-chars truncates the output, so a huge
-text never has to cross the pipe.
+opened, so everything that touches the file's content is bounded. --max-pages bounds the work per file further
+(see pdf.py). --max-chars truncates the output, so a huge text never has to cross the pipe.
 """
 
 import argparse
@@ -55,13 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-chars", type=int, help="print at most this many characters")
     parser.add_argument("--memory-bytes", type=int, help="address-space limit for this process")
     parser.add_argument("--cpu-seconds", type=int, help="CPU-time limit for this process")
+    parser.add_argument("--max-pages", type=int, help="read at most this many pages of a PDF")
     args = parser.parse_args(argv)
 
     limit_resources(args.memory_bytes, args.cpu_seconds)
     # pypdf logs a warning for every flaw it works around; the outcome is all the caller needs.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        text = extract_text(args.path, args.extension)
+        text = extract_text(args.path, args.extension, max_pages=args.max_pages)
     except MemoryError:
         print("ran out of memory", file=sys.stderr)
         return EXIT_OUT_OF_MEMORY

@@ -19,7 +19,7 @@ from pathlib import Path
 import strongbox
 from strongbox.documents.extract import SUPPORTED_EXTENSIONS
 
-__all__ = ["ExtractionFailed", "run_extraction"]
+__all__ = ["ExtractionFailed", "run_extraction", "time_limit"]
 
 _CHILD_MODULE = "strongbox.documents.extract"
 _EXIT_DAMAGED = 2  # strongbox.documents.extract.__main__.EXIT_DAMAGED
@@ -31,9 +31,21 @@ class ExtractionFailed(Exception):
     "ran out of memory" or "the file is damaged: <parser's reason>"."""
 
 
+def time_limit(size: int, *, minimum: float, per_mb: float, maximum: float) -> float:
+    """Return the seconds an extraction of a `size`-byte file may take: `minimum` plus `per_mb` for each MB, at
+    most `maximum`.
+
+    Honest files cost time in proportion to their size (pypdf reads a text-heavy PDF at a few seconds per MB);
+    a hostile one costs it out of all proportion, so the limit follows the size rather than being the same
+    `maximum` for a 5 KB file as for a 50 MB one.
+    """
+    return min(maximum, minimum + per_mb * size / (1024 * 1024))
+
+
 def run_extraction(path: str, extension: str, *, timeout: float = 60, memory_bytes: int = 512 * 1024 * 1024,
-                   max_chars: int = 2_000_000) -> str:
-    """Return the text of the file at `path` (canonical `extension`), at most `max_chars` characters long.
+                   max_chars: int = 2_000_000, max_pages: int | None = None) -> str:
+    """Return the text of the file at `path` (canonical `extension`), at most `max_chars` characters long, of
+    at most `max_pages` pages of a PDF.
 
     The child may use `memory_bytes` of address space and `timeout` seconds, both of wall-clock time and
     (rounded up) of CPU time. Raises ExtractionFailed when it fails, ValueError for an unsupported extension.
@@ -45,6 +57,7 @@ def run_extraction(path: str, extension: str, *, timeout: float = 60, memory_byt
         "--memory-bytes", str(memory_bytes),
         "--cpu-seconds", str(max(1, math.ceil(timeout))),
         "--max-chars", str(max_chars),
+        *(("--max-pages", str(max_pages)) if max_pages is not None else ()),
         "--", extension, path,
     ]
     try:
