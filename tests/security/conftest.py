@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,43 @@ class Server:
                               check=True, capture_output=True, text=True)
 
 
+def prepare(server: Server, usernames) -> None:
+    """Make the server's data directory: its database, static files and accounts (the suite's password each)."""
+    server.strongbox("migrate", "--noinput")
+    server.strongbox("collectstatic", "--noinput")
+    for name in usernames:
+        server.strongbox("createuser", "--username", name, "--email", f"{name}@example.com",
+                         STRONGBOX_PASSWORD=PASSWORD)
+
+
+@contextmanager
+def serving(server: Server, key: Path, *options: str):
+    """Run `strongbox serve` over HTTPS at the server's URL, with `options`, until the block ends."""
+    port = server.url.rsplit(":", 1)[1]
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "strongbox", "serve", "--host", "127.0.0.1", "--port", port, *options,
+         "--tls-certificate", str(server.certificate), "--tls-key", str(key)],
+        env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(server.url + "/healthz", verify=str(server.certificate), timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert process.poll() is None, "the server exited during start-up"
+            assert time.monotonic() < deadline, "the server did not start within 60 s"
+            time.sleep(0.3)
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 SCALE_OUT_VARIABLES = {"DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "STRONGBOX_STORAGE"}
 
 
@@ -135,30 +173,6 @@ def server(tmp_path_factory):
            "STRONGBOX_API_ANONYMOUS_RATE_LIMIT": "1000"}
     env.pop("STRONGBOX_TASKS_IMMEDIATE", None)
     server = Server(url=f"https://localhost:{port}", data_dir=root / "data", certificate=certificate, env=env)
-    server.strongbox("migrate", "--noinput")
-    server.strongbox("collectstatic", "--noinput")
-    for name in USERS:
-        server.strongbox("createuser", "--username", name, "--email", f"{name}@example.com",
-                         STRONGBOX_PASSWORD=PASSWORD)
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "strongbox", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--tls-certificate", str(certificate), "--tls-key", str(key)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(server.url + "/healthz", verify=str(certificate), timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, "the server exited during start-up"
-            assert time.monotonic() < deadline, "the server did not start within 60 s"
-            time.sleep(0.3)
+    prepare(server, USERS)
+    with serving(server, key, "--workers", "1"):
         yield server
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)

@@ -5,10 +5,6 @@ The race and the stall need several app processes with several threads each, as 
 starts its own server (two workers) beside the suite's one-worker server.
 """
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import PASSWORD, Server
+from conftest import PASSWORD, Server, prepare, serving
 from services.common import free_port
 
 pytestmark = pytest.mark.security
@@ -47,37 +43,11 @@ def busy_server(server, tmp_path_factory):
     port = free_port()
     certificate = server.certificate
     env = {**server.env, "STRONGBOX_DATA_DIR": str(root / "data"), "STRONGBOX_SIGNIN_CHECKS_PER_PROCESS": "3"}
-    if "STRONGBOX_SITE_URL" in env:
-        env["STRONGBOX_SITE_URL"] = f"https://localhost:{port}"
-    key = certificate.with_name("key.pem")
+    env["STRONGBOX_SITE_URL"] = f"https://localhost:{port}"
     server = Server(url=f"https://localhost:{port}", data_dir=root / "data", certificate=certificate, env=env)
-    server.strongbox("migrate", "--noinput")
-    server.strongbox("collectstatic", "--noinput")
-    for name in ("alice", "frank"):
-        server.strongbox("createuser", "--username", name, "--email", f"{name}@example.com",
-                         STRONGBOX_PASSWORD=PASSWORD)
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "strongbox", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-         "--threads", "8", "--no-worker", "--tls-certificate", str(certificate), "--tls-key", str(key)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(server.url + "/healthz", verify=str(certificate), timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, "the server exited during start-up"
-            assert time.monotonic() < deadline, "the server did not start within 60 s"
-            time.sleep(0.3)
+    prepare(server, ("alice", "frank"))
+    with serving(server, certificate.with_name("key.pem"), "--workers", "2", "--threads", "8", "--no-worker"):
         yield server
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_every_spelling_of_a_name_shares_one_lockout(server):
