@@ -98,7 +98,7 @@ def test_failed_sign_ins_take_the_same_floor_time_even_for_legacy_hashes(client,
 
 def test_an_account_not_activated_says_so_only_to_its_password(client, django_user_model, argon2_calls):
     django_user_model.objects.create(username="newbie", email="newbie@example.com", is_active=False,
-                                     password=make_password("the chosen password"))
+                                     signup_pending=True, password=make_password("the chosen password"))
     argon2_calls[:] = []
     right = client.post(reverse("accounts:login"), {"username": "newbie", "password": "the chosen password"})
     assert right.status_code == 400 and b"This account is not activated yet" in right.content

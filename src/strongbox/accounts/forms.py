@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from strongbox.accounts.backends import inactive_account
 
 NOT_ACTIVATED = ("This account is not activated yet: follow the link in the mail we sent to its address when it "
-                 "was signed up for.")
+                 "was signed up for. If the link has expired, sign up again.")
 DEACTIVATED = "This account has been deactivated. Ask the people who run this Strongbox to turn it back on."
 
 
@@ -21,7 +21,7 @@ class LoginForm(AuthenticationForm):
             if user is None:
                 raise
             self.password_was_right = True
-            raise forms.ValidationError(NOT_ACTIVATED if user.last_login is None else DEACTIVATED,
+            raise forms.ValidationError(NOT_ACTIVATED if user.signup_pending else DEACTIVATED,
                                         code="inactive") from None
 
 
