@@ -32,7 +32,7 @@ def child_environment(environ: dict[str, str], host: str, port: int, tls: bool) 
     links in mails point where this command serves, whatever port it was given."""
     if environ.get("STRONGBOX_SITE_URL"):
         return dict(environ)
-    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - a name for links, not a bind
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104  # nosec B104 - a name for links, no bind
     shown = f"[{shown}]" if ":" in shown else shown
     return {**environ, "STRONGBOX_SITE_URL": f"{'https' if tls else 'http'}://{shown}:{port}"}
 
