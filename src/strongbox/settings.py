@@ -289,8 +289,9 @@ JOB_SWEEP_SECONDS = env_int("STRONGBOX_JOB_SWEEP_SECONDS", 30, minimum=1)
 
 # Accounts
 AUTH_USER_MODEL = "accounts.User"
-# Django's ModelBackend, which also lets the sign-in page say that an account is not activated yet.
-AUTHENTICATION_BACKENDS = ["strongbox.accounts.backends.AccountBackend"]
+# Django's ModelBackend, which also lets the sign-in page say that an account is not activated yet; ModelBackend
+# itself only for the sessions signed in before (see accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["strongbox.accounts.backends.AccountBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "documents:list"
 LOGOUT_REDIRECT_URL = "accounts:login"

@@ -142,3 +142,10 @@ def test_a_right_old_password_with_a_weak_new_one_costs_no_attempt(alice_client,
         assert response.status_code == 400
     assert change(alice_client).status_code == 302
     assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.LOGIN_FAILED).exists()
+
+
+def test_a_session_signed_in_before_the_strongbox_backend_stays_signed_in(alice):
+    # Sessions made before accounts/backends.py existed name Django's ModelBackend: an upgrade must not end them.
+    client = Client()
+    client.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
+    assert client.get(reverse("accounts:settings")).status_code == 200

@@ -3,10 +3,16 @@ for an account that cannot sign in yet (not activated) or any more (deactivated)
 
 Only someone who knows the password learns that, so it reveals nothing a wrong guess could find out: every other
 failure gets the generic error, after the same single hash computation.
+
+Django's ModelBackend stays listed after this one (settings.AUTHENTICATION_BACKENDS) for the sessions signed in
+before this backend existed: a session names its backend, and one no longer listed is signed out. It never checks
+a password, because this backend ends every failed check with PermissionDenied, which stops authenticate() there
+(one hash per attempt, as before).
 """
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 # Set on the request by authenticate() when the password matched an inactive account.
@@ -20,19 +26,19 @@ class AccountBackend(ModelBackend):
         if username is None:
             username = kwargs.get(model.USERNAME_FIELD)
         if username is None or password is None:
-            return None
+            return None  # not a password sign-in: another backend's credentials
         try:
             user = model._default_manager.get_by_natural_key(username)
         except model.DoesNotExist:
             model().set_password(password)  # the same hashing work as for an account that exists
-            return None
+            raise PermissionDenied from None
         if not user.check_password(password):
-            return None
+            raise PermissionDenied
         if self.user_can_authenticate(user):
             return user
         if request is not None:
             setattr(request, INACTIVE, user)
-        return None
+        raise PermissionDenied
 
 
 def inactive_account(request: HttpRequest):
