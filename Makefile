@@ -33,10 +33,10 @@ run: install
 	$(STRONGBOX) serve
 
 # Debian packages the tests drive: Chromium (browser tests), curl (the API walkthrough), openssl (a certificate for
-# the HTTPS server the security suite attacks), and the services of the scale-out run: PostgreSQL, Redis and
-# OpenStack Swift (the S3 server).
-SYSTEM_PACKAGES := chromium curl openssl postgresql redis-server swift swift-proxy swift-object swift-container \
-	swift-account
+# the HTTPS server the security suite attacks), HAProxy (the load balancer of the cluster tests), and the services
+# of the scale-out run: PostgreSQL, Redis and OpenStack Swift (the S3 server).
+SYSTEM_PACKAGES := chromium curl openssl haproxy postgresql redis-server swift swift-proxy swift-object \
+	swift-container swift-account
 
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
