@@ -1,0 +1,128 @@
+"""HAProxy's runtime API: pure helpers that build its commands and read its `show stat` CSV, and a small client
+for its UNIX socket (`stats socket ... level admin` in the rendered config). `strongbox cluster status` and
+`scale` use these; nothing here starts or stops a process."""
+
+import csv
+import io
+import socket
+from dataclasses import dataclass
+
+from strongbox.cluster.render.haproxy import BACKEND, server_options
+from strongbox.cluster.spec import BalancerSpec, Server
+
+SERVER_STATES = ("ready", "drain", "maint")
+
+
+# What HAProxy answers when a command worked; most commands answer nothing then.
+_SUCCESS = {"New server registered.", "Server deleted."}
+
+
+class RuntimeCommandError(RuntimeError):
+    """HAProxy refused a runtime command; the message is its answer."""
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """One server as the balancer sees it (a row of `show stat`)."""
+
+    backend: str
+    name: str
+    status: str  # HAProxy's words: "UP", "DOWN", "DRAIN", "MAINT", "UP 1/2" (going down), "DOWN 1/2" (going up)
+    current_sessions: int
+    total_sessions: int
+    session_rate: int  # sessions in the last second
+    weight: int
+    check_status: str  # L7OK, L4CON (refused), L7STS (wrong status), ... empty before the first check
+    retries: int  # requests retried after this server failed them (wretr)
+    redispatches: int  # requests sent to another server after this one failed them (wredis)
+
+    @property
+    def state(self) -> str:
+        """up, down, drain or maint: where the server is going counts, so "UP 1/2" (one check failed) is up."""
+        word = self.status.split()[0].upper() if self.status else ""
+        return {"UP": "up", "DOWN": "down", "NOLB": "drain", "DRAIN": "drain", "MAINT": "maint"}.get(word, "down")
+
+
+def _server_path(backend: str, server: str) -> str:
+    for what, name in (("backend", backend), ("server", server)):
+        if not name or any(character in name for character in " \t\n;/"):
+            raise ValueError(f"{what} name {name!r} cannot be used in a runtime command")
+    return f"{backend}/{server}"
+
+
+def show_stat() -> str:
+    return "show stat"
+
+
+def set_server_state(server: str, state: str, backend: str = BACKEND) -> str:
+    """Return the command that puts a server in rotation (ready), lets it finish what it has but sends it nothing
+    new (drain), or takes it out at once (maint)."""
+    if state not in SERVER_STATES:
+        raise ValueError(f"state must be one of {', '.join(SERVER_STATES)}, not {state!r}")
+    return f"set server {_server_path(backend, server)} state {state}"
+
+
+def add_server(spec: BalancerSpec, server: Server, backend: str = BACKEND) -> list[str]:
+    """Return the commands that add a server to the running balancer with the same health check as the rendered
+    ones, and put it in rotation (HAProxy creates it in maintenance, its check disabled). HAProxy 2.6 gives a
+    server added at run time no sticky cookie, so a sticky balancer gets new servers by a reload instead."""
+    if spec.sticky:
+        raise ValueError("HAProxy 2.6 cannot give a server added at run time a sticky cookie: render the config "
+                         "with the new server and reload instead")
+    path = _server_path(backend, server.name)
+    return [f"add server {path} {server.address} {server_options(spec)}",
+            f"enable health {path}", f"set server {path} state ready"]
+
+
+def remove_server(server: str, backend: str = BACKEND) -> list[str]:
+    """Return the commands that remove a server once drained (HAProxy refuses while it still has sessions)."""
+    path = _server_path(backend, server)
+    return [f"set server {path} state maint", f"del server {path}"]
+
+
+def _int(value: str) -> int:
+    return int(value) if value else 0
+
+
+def parse_show_stat(text: str, backend: str = BACKEND) -> dict[str, ServerState]:
+    """Return the servers of `backend` by name, from the output of `show stat`."""
+    if not text.startswith("# "):
+        raise RuntimeCommandError(f"not the output of show stat: {text[:200]!r}")
+    rows = csv.DictReader(io.StringIO(text[2:]))
+    return {row["svname"]: ServerState(
+        backend=row["pxname"], name=row["svname"], status=row["status"], current_sessions=_int(row["scur"]),
+        total_sessions=_int(row["stot"]), session_rate=_int(row["rate"]), weight=_int(row["weight"]),
+        check_status=row["check_status"], retries=_int(row["wretr"]), redispatches=_int(row["wredis"]))
+        for row in rows if row["pxname"] == backend and row["svname"] not in ("FRONTEND", "BACKEND")}
+
+
+class RuntimeAPI:
+    """A client for HAProxy's runtime API socket: one connection per command, as HAProxy's non-interactive mode
+    expects."""
+
+    def __init__(self, path: str, timeout: float = 5):
+        self.path, self.timeout = path, timeout
+
+    def execute(self, command: str) -> str:
+        """Send one command and return HAProxy's whole answer."""
+        if "\n" in command or ";" in command:
+            raise ValueError("one command at a time, without newlines or ';'")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(self.timeout)
+            connection.connect(self.path)
+            connection.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def run(self, commands: list[str]) -> None:
+        """Run commands that answer nothing on success (set, add, enable, del); raise with HAProxy's answer
+        otherwise."""
+        for command in commands:
+            answer = self.execute(command).strip()
+            if answer and answer not in _SUCCESS:
+                raise RuntimeCommandError(f"{command}: {answer}")
+
+    def servers(self, backend: str = BACKEND) -> dict[str, ServerState]:
+        return parse_show_stat(self.execute(show_stat()), backend)
