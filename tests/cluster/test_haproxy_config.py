@@ -29,7 +29,7 @@ def test_it_health_checks_every_server_on_readyz():
     assert "option httpchk GET /readyz" in backend
     assert "http-check send hdr Host localhost" in backend
     assert "http-check expect status 200" in backend
-    assert "default-server check inter 1s fall 2 rise 2 slowstart 10s" in backend
+    assert "default-server check inter 1s fastinter 500ms fall 2 rise 2 slowstart 10s" in backend
     assert backend[-2:] == ["server app1 127.0.0.1:8001", "server app2 10.0.0.2:8000"]
 
 

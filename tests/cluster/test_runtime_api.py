@@ -56,7 +56,7 @@ def test_it_builds_commands_for_named_servers_only():
     assert remove_server("app3") == ["set server app/app3 state maint", "del server app/app3"]
     spec = BalancerSpec(servers=[Server("app1", "127.0.0.1", 8001)], runtime_socket="/run/h.sock")
     assert add_server(spec, Server("app3", "127.0.0.1", 8003)) == [
-        "add server app/app3 127.0.0.1:8003 check inter 1s fall 2 rise 2 slowstart 10s",
+        "add server app/app3 127.0.0.1:8003 check inter 1s fastinter 500ms fall 2 rise 2 slowstart 10s",
         "enable health app/app3", "set server app/app3 state ready"]
     with pytest.raises(ValueError, match="sticky cookie"):
         add_server(BalancerSpec(servers=spec.servers, runtime_socket="/run/h.sock", sticky=True),
