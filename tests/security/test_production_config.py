@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 
 from samples import SAMPLES
 
@@ -46,6 +47,7 @@ def test_every_cookie_of_a_day_of_use_is_secure_and_host_only(server):
 def check(tmp_path, **env: str | None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "strongbox.settings", "STRONGBOX_DATA_DIR": str(tmp_path),
                    "STRONGBOX_ENV": "production", "STRONGBOX_SECRET_KEY": secrets.token_urlsafe(50),
+                   "STRONGBOX_TOTP_KEYS": Fernet.generate_key().decode(),
                    "STRONGBOX_ALLOWED_HOSTS": "docs.example.com", "STRONGBOX_SITE_URL": "https://docs.example.com",
                    **env}
     environment = {name: value for name, value in environment.items() if value is not None}
