@@ -15,6 +15,7 @@ import requests
 from django.conf import settings
 
 from processes import AppServer, Installation, _FromAddress
+from strongbox.cluster.runtime import set_server_state
 from strongbox.cluster.spec import Server
 
 pytestmark = pytest.mark.skipif(settings.SCALE_OUT_RUN, reason="the balancer is the same over either data tier: "
@@ -72,22 +73,32 @@ def test_random_spreads_requests(through):
     assert sum(counts.values()) == 60 and min(counts.values()) > 0, counts
 
 
+HELD_BODY = b"username=alice&password=x"
+
+
 def hold_a_request(url: str) -> socket.socket:
-    """Open a POST whose body never comes, as a slow upload would: it stays in flight on one server."""
+    """Open a POST whose body has not all come yet, as a slow upload's: it stays in flight on one server until
+    the rest of HELD_BODY is sent."""
     host, port = url.removeprefix("http://").split(":")
-    held = socket.create_connection((host, int(port)), timeout=10)
-    held.sendall(b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nusername=")
+    held = socket.create_connection((host, int(port)), timeout=30)
+    held.sendall(b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                 b"Content-Type: application/x-www-form-urlencoded\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(HELD_BODY), HELD_BODY[:9]))
     return held
+
+
+def in_flight_on(running) -> str:
+    """Wait until the held request is in flight on a server; return its name."""
+    running.wait(lambda: sum(server.current_sessions for server in running.servers().values()) == 1,
+                 "the held request did not reach a server")
+    return next(name for name, server in running.servers().items() if server.current_sessions == 1)
 
 
 def test_least_connections_favours_the_server_with_fewer_requests_in_flight(through):
     running = through(balance="leastconn")
     held = hold_a_request(running.url)
     try:
-        running.wait(lambda: sum(server.current_sessions for server in running.servers().values()) == 1,
-                     "the held request did not reach a server")
-        busy = next(name for name, server in running.servers().items() if server.current_sessions == 1)
+        busy = in_flight_on(running)
         idle = ({"app1", "app2"} - {busy}).pop()
         counts = sent(running, lambda: get_all(f"{running.url}/healthz", 20))
         # Every new request went to the server with nothing in flight, although the busy one stayed up.
@@ -140,6 +151,23 @@ def test_it_serves_https_and_redirects_plain_http(through, certificate):
     redirect = requests.get(f"{running.url}/accounts/login/?next=/documents/", allow_redirects=False, timeout=30)
     assert redirect.status_code == 301
     assert redirect.headers["Location"] == f"{https}/accounts/login/?next=/documents/"
+
+
+def test_a_drained_server_gets_no_new_requests_and_finishes_the_one_in_flight(through):
+    running = through(balance="roundrobin")
+    with hold_a_request(running.url) as held:
+        busy = in_flight_on(running)
+        idle = ({"app1", "app2"} - {busy}).pop()
+        running.api.run([set_server_state(busy, "drain")])
+        counts = sent(running, lambda: get_all(f"{running.url}/healthz", 10))
+        assert counts == {busy: 0, idle: 10}
+        held.sendall(HELD_BODY[9:])
+        answer = held.makefile("rb").read()
+    # The draining server answered it: Django refuses a sign-in without its CSRF token.
+    assert answer.startswith(b"HTTP/1.1 403 "), answer[:300]
+    assert running.servers()[busy].state == "drain"
+    running.api.run([set_server_state(busy, "ready")])
+    assert min(sent(running, lambda: get_all(f"{running.url}/healthz", 10)).values()) > 0
 
 
 def test_a_killed_server_is_taken_out_within_3_s_and_no_get_fails(through, installation, app_servers):

@@ -2,6 +2,7 @@
 warning."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +160,12 @@ def test_haproxy_accepts_every_variant_without_a_warning(variant, haproxy_binary
     output = check_config(haproxy_binary, path)
     assert "Configuration file is valid" in output
     assert "WARNING" not in output and "ALERT" not in output, output
+
+
+def test_the_operations_guide_shows_the_config_as_rendered():
+    example = BalancerSpec(servers=[Server("app1", "192.0.2.11", 8000), Server("app2", "192.0.2.12", 8000)],
+                           runtime_socket="/run/haproxy/admin.sock", bind_host="0.0.0.0", http_port=80,  # noqa: S104
+                           https_port=443, tls_certificate="/etc/haproxy/strongbox.pem",
+                           health_check_host="docs.example.com")
+    guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    assert f"```haproxy\n{render_haproxy(example)}```" in guide
