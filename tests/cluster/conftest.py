@@ -69,12 +69,16 @@ class Balancer:
         self.config = root / "haproxy.cfg"
         self.config.write_text(render_haproxy(spec))
         self.log = root / "haproxy.log"
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen([haproxy, "-db", "-f", str(self.config)],  # noqa: S603
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.haproxy = haproxy
         self.api = RuntimeAPI(spec.runtime_socket)
         self.url = f"http://127.0.0.1:{spec.http_port}"
-        self.wait(lambda: Path(spec.runtime_socket).exists() and self.servers(), "the runtime API did not answer")
+        self.start()
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen([self.haproxy, "-db", "-f", str(self.config)],  # noqa: S603
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait(lambda: Path(self.spec.runtime_socket).exists() and self.servers(), "the runtime API did not answer")
 
     def servers(self) -> dict[str, ServerState]:
         try:

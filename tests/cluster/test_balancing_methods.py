@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 
 from processes import AppServer, Installation, _FromAddress
-from strongbox.cluster.runtime import set_server_state
+from strongbox.cluster.runtime import set_server_state, wait_until_drained
 from strongbox.cluster.spec import Server
 
 pytestmark = pytest.mark.skipif(settings.SCALE_OUT_RUN, reason="the balancer is the same over either data tier: "
@@ -161,8 +161,10 @@ def test_a_drained_server_gets_no_new_requests_and_finishes_the_one_in_flight(th
         running.api.run([set_server_state(busy, "drain")])
         counts = sent(running, lambda: get_all(f"{running.url}/healthz", 10))
         assert counts == {busy: 0, idle: 10}
+        assert not wait_until_drained(running.api, busy, timeout=0.5)
         held.sendall(HELD_BODY[9:])
         answer = held.makefile("rb").read()
+        assert wait_until_drained(running.api, busy, timeout=10)
     # The draining server answered it: Django refuses a sign-in without its CSRF token.
     assert answer.startswith(b"HTTP/1.1 403 "), answer[:300]
     assert running.servers()[busy].state == "drain"

@@ -9,6 +9,7 @@ import pytest
 from conftest import check_config
 from strongbox.cluster.render import render_haproxy
 from strongbox.cluster.render.haproxy import LOG_FORMAT
+from strongbox.cluster.runtime import EMPTY_SERVER_STATE
 from strongbox.cluster.spec import BALANCE_METHODS, BalancerSpec, Server, Timeouts
 
 SERVERS = [Server("app1", "127.0.0.1", 8001), Server("app2", "10.0.0.2", 8000)]
@@ -136,6 +137,13 @@ def test_it_renders_timeouts_and_graceful_stop():
     assert "hard-stop-after 20s" in lines(config, "global")
 
 
+def test_it_loads_server_states_from_a_file_when_given_one():
+    config = render_haproxy(spec(server_state_file="/var/lib/strongbox/servers.state"))
+    assert "server-state-file /var/lib/strongbox/servers.state" in lines(config, "global")
+    assert "load-server-state-from-file global" in lines(config, "defaults app-traffic")
+    assert "server-state" not in render_haproxy(spec())
+
+
 def test_it_brackets_ipv6_addresses():
     config = render_haproxy(BalancerSpec(servers=[Server("app1", "::1", 8001)], runtime_socket="/run/h.sock",
                                          bind_host="::", admin_host="::1"))
@@ -147,7 +155,7 @@ def test_it_brackets_ipv6_addresses():
 VARIANTS = {f"balance-{method}": {"balance": method} for method in BALANCE_METHODS} | {
     "sticky": {"sticky": True}, "tls": {"tls": True}, "tls-sticky-leastconn": {"tls": True, "sticky": True,
                                                                                "balance": "leastconn"},
-    "tuned": {"server_maxconn": 64, "slowstart": 0, "timeouts": Timeouts(connect=500)}}
+    "state-file": {"state": True}, "tuned": {"server_maxconn": 64, "slowstart": 0, "timeouts": Timeouts(connect=500)}}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -155,6 +163,10 @@ def test_haproxy_accepts_every_variant_without_a_warning(variant, haproxy_binary
     options = dict(VARIANTS[variant])
     if options.pop("tls", False):
         options["tls_certificate"] = str(certificate)
+    if options.pop("state", False):
+        # As the command writes it before the first start.
+        (tmp_path / "servers.state").write_text(EMPTY_SERVER_STATE)
+        options["server_state_file"] = str(tmp_path / "servers.state")
     path = tmp_path / "haproxy.cfg"
     path.write_text(render_haproxy(dataclasses.replace(spec(**options), runtime_socket=str(tmp_path / "h.sock"))))
     output = check_config(haproxy_binary, path)
@@ -166,6 +178,6 @@ def test_the_operations_guide_shows_the_config_as_rendered():
     example = BalancerSpec(servers=[Server("app1", "192.0.2.11", 8000), Server("app2", "192.0.2.12", 8000)],
                            runtime_socket="/run/haproxy/admin.sock", bind_host="0.0.0.0", http_port=80,  # noqa: S104
                            https_port=443, tls_certificate="/etc/haproxy/strongbox.pem",
-                           health_check_host="docs.example.com")
+                           health_check_host="docs.example.com", server_state_file="/var/lib/haproxy/servers.state")
     guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
     assert f"```haproxy\n{render_haproxy(example)}```" in guide

@@ -5,11 +5,13 @@ import pytest
 import requests
 
 from strongbox.cluster.runtime import (
+    EMPTY_SERVER_STATE,
     RuntimeCommandError,
     add_server,
     parse_show_stat,
     remove_server,
     set_server_state,
+    show_servers_state,
     show_stat,
 )
 from strongbox.cluster.spec import BalancerSpec, Server
@@ -91,3 +93,18 @@ def test_it_adds_a_server_at_run_time_and_removes_it(balancer, recording_servers
     assert answered_by(f"{running.url}/page", 4) == ["app1"] * 4
     with pytest.raises(RuntimeCommandError, match="No such server"):
         running.api.run([set_server_state("app2", "ready")])
+
+
+def test_a_drained_server_stays_drained_when_the_balancer_restarts(balancer, recording_servers, tmp_path):
+    app1, app2 = recording_servers("app1"), recording_servers("app2")
+    state_file = tmp_path / "servers.state"
+    state_file.write_text(EMPTY_SERVER_STATE)
+    running = balancer([app1.server, app2.server], server_state_file=str(state_file))
+    running.wait_until_checked()
+    running.api.run([set_server_state("app1", "drain")])
+    # What the command does before a reload: save the states where the new process will read them.
+    state_file.write_text(running.api.execute(show_servers_state()))
+    running.stop()
+    running.start()
+    assert running.servers()["app1"].state == "drain"
+    assert answered_by(f"{running.url}/page", 4) == ["app2"] * 4

@@ -5,6 +5,8 @@ for its UNIX socket (`stats socket ... level admin` in the rendered config). `st
 import csv
 import io
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from strongbox.cluster.render.haproxy import BACKEND, server_options
@@ -13,6 +15,8 @@ from strongbox.cluster.spec import BalancerSpec, Server
 SERVER_STATES = ("ready", "drain", "maint")
 
 
+# A server state file with no servers in it, for the first start (a missing or empty one makes HAProxy warn).
+EMPTY_SERVER_STATE = "1\n"
 # What HAProxy answers when a command worked; most commands answer nothing then.
 _SUCCESS = {"New server registered.", "Server deleted."}
 
@@ -52,6 +56,12 @@ def _server_path(backend: str, server: str) -> str:
 
 def show_stat() -> str:
     return "show stat"
+
+
+def show_servers_state() -> str:
+    """Return the command whose answer is the server state file (BalancerSpec.server_state_file) to save before
+    a reload."""
+    return "show servers state"
 
 
 def set_server_state(server: str, state: str, backend: str = BACKEND) -> str:
@@ -126,3 +136,16 @@ class RuntimeAPI:
 
     def servers(self, backend: str = BACKEND) -> dict[str, ServerState]:
         return parse_show_stat(self.execute(show_stat()), backend)
+
+
+def wait_until_drained(api: RuntimeAPI, server: str, timeout: float, backend: str = BACKEND,
+                       clock: Callable[[], float] = time.monotonic,
+                       sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Wait until a draining server has no request in flight; return False if it still has one after `timeout`
+    seconds (the caller decides whether to stop it anyway)."""
+    deadline = clock() + timeout
+    while api.servers(backend)[server].current_sessions:
+        if clock() >= deadline:
+            return False
+        sleep(0.1)
+    return True

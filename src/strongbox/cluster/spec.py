@@ -84,6 +84,8 @@ class BalancerSpec:
     slowstart: int = 10_000  # milliseconds over which a server that came back up ramps up to its full weight
     hard_stop_after: int = 30_000  # milliseconds an old process may keep finishing requests after a reload/stop
     log_target: str = "stdout format raw local0"
+    # Where the command saves `show servers state` before a reload, so drained or disabled servers stay so.
+    server_state_file: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "servers", tuple(self.servers))
@@ -98,8 +100,9 @@ class BalancerSpec:
             _check_text(what, getattr(self, what))
         if "\n" in self.log_target or "\r" in self.log_target:
             raise ValueError("log_target must be one line")
-        if self.tls_certificate is not None:
-            _check_text("tls_certificate", self.tls_certificate)
+        for what in ("tls_certificate", "server_state_file"):
+            if getattr(self, what) is not None:
+                _check_text(what, getattr(self, what))
         for what in ("http_port", "https_port", "admin_port"):
             _check_port(what, getattr(self, what))
         ports = [self.http_port, self.admin_port] + ([self.https_port] if self.tls else [])

@@ -38,6 +38,8 @@ def _global(spec: BalancerSpec) -> list[str]:
         # After a reload or soft stop the old process finishes its requests, but for this long at most.
         f"    hard-stop-after {_duration(spec.hard_stop_after)}",
     ]
+    if spec.server_state_file:
+        lines.append(f"    server-state-file {spec.server_state_file}")
     if spec.tls:
         lines += [f"    ssl-default-bind-ciphers {TLS12_CIPHERS}",
                   f"    ssl-default-bind-ciphersuites {TLS13_CIPHERSUITES}",
@@ -47,6 +49,9 @@ def _global(spec: BalancerSpec) -> list[str]:
 
 def _defaults(spec: BalancerSpec) -> list[str]:
     timeouts = spec.timeouts
+    # A reload starts a new process: it takes each server's state (drain, maint, down) and weight from the file
+    # the command saved just before, instead of sending requests to a server it was draining.
+    state = ["    load-server-state-from-file global"] if spec.server_state_file else []
     return [
         "defaults app-traffic",
         "    mode http",
@@ -65,6 +70,7 @@ def _defaults(spec: BalancerSpec) -> list[str]:
         f"    timeout http-keep-alive {_duration(timeouts.http_keep_alive)}",
         f"    timeout queue {_duration(timeouts.queue)}",
         f"    timeout check {_duration(timeouts.check)}",
+        *state,
     ]
 
 
