@@ -166,6 +166,9 @@ class RecordingServer:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
+                    # No connection outlives a request, so a closed server refuses everything at once.
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                     self.end_headers()
                     self.wfile.write(body)
                 except OSError:

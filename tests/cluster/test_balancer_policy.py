@@ -69,11 +69,50 @@ def test_it_never_replays_a_post_on_another_server(balancer, recording_servers):
     assert running.servers()["slow"].redispatches == 0
 
 
-def test_it_sends_a_get_refused_by_a_dead_server_elsewhere(balancer, recording_servers):
-    quick = recording_servers("quick")
-    dead = recording_servers("dead")
-    dead.close()  # its port now refuses connections, and the balancer has not checked it yet
+def retries_logged(running, method: str) -> list[int]:
+    """How often each request of `method` was retried, from the balancer's log (%rc, '+' when redispatched)."""
+    # After the termination state (4 characters): actconn/feconn/beconn/srvconn/retries.
+    pattern = re.compile(r" [-A-Za-z]{4} \d+/\d+/\d+/\d+/\+?(\d+) .*\"" + method + " ")
+    return [int(match.group(1)) for line in running.log.read_text().splitlines() if (match := pattern.search(line))]
+
+
+def test_it_sends_requests_refused_by_a_dead_server_elsewhere(balancer, recording_servers):
+    quick, dead = recording_servers("quick"), recording_servers("dead")
     running = balancer([dead.server, quick.server])
-    answers = [requests.get(f"{running.url}/page/{n}", timeout=10) for n in range(4)]
-    assert [answer.status_code for answer in answers] == [200] * 4
-    assert quick.calls("GET", "/page/0") == 1 and len(quick.requests) == 4
+    running.wait_until_checked()
+    dead.close()
+    # Two failed checks half a second apart take it out; until then round robin gives it every other request,
+    # GETs and POSTs alike (a refused connection never reached a server, so a POST is safe to send elsewhere).
+    answers = [requests.request(method, f"{running.url}/page/{n}", timeout=10)
+               for n, method in enumerate(["GET", "GET", "POST", "POST"] * 2)]
+    assert [answer.status_code for answer in answers] == [200] * 8
+    assert len(quick.requests) == 8
+    running.wait(lambda: len(retries_logged(running, "POST")) == 4, "the requests were not logged")
+    assert max(retries_logged(running, "GET")) == 1 and max(retries_logged(running, "POST")) == 1
+    assert running.servers()["dead"].redispatches == sum(retries_logged(running, "GET") + retries_logged(running,
+                                                                                                        "POST"))
+
+
+def test_a_sticky_client_of_a_dead_server_moves_to_another(balancer, recording_servers):
+    app1, app2 = recording_servers("app1"), recording_servers("app2")
+    running = balancer([app1.server, app2.server], sticky=True)
+    browser = requests.Session()
+    first = browser.get(f"{running.url}/page", timeout=10).json()["server"]
+    assert browser.cookies["SERVERID"] == first
+    {"app1": app1, "app2": app2}[first].close()
+    other = ({"app1", "app2"} - {first}).pop()
+    assert [browser.get(f"{running.url}/page", timeout=10).json()["server"] for _ in range(3)] == [other] * 3
+    assert browser.cookies["SERVERID"] == other
+
+
+def test_it_shows_stats_and_prometheus_metrics_on_the_admin_port(balancer, recording_servers):
+    running = balancer([recording_servers("app1").server])
+    running.wait_until_checked()
+    requests.get(f"{running.url}/page", timeout=10)
+    admin = f"http://127.0.0.1:{running.spec.admin_port}"
+    metrics = requests.get(f"{admin}/metrics", timeout=10)
+    assert metrics.status_code == 200
+    assert 'haproxy_server_status{proxy="app",server="app1",state="UP"} 1' in metrics.text
+    assert 'haproxy_server_sessions_total{proxy="app",server="app1"} 1' in metrics.text
+    stats = requests.get(f"{admin}/", timeout=10)
+    assert stats.status_code == 200 and "Statistics Report" in stats.text
