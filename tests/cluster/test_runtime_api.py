@@ -40,6 +40,10 @@ def test_it_reads_each_server_of_the_backend_from_show_stat():
     assert (app2.status, app2.state, app2.check_status) == ("DOWN 1/2", "down", "L4CON")
     assert (app3.state, app3.weight) == ("drain", 0)
     assert parse_show_stat("\n".join([HEADER, *ROWS]), backend="other") == {}
+    unchecked = ROWS[1].replace(",UP,", ",no check,").replace(",L7OK,", ",,")
+    assert parse_show_stat("\n".join([HEADER, unchecked]))["app1"].state == "up"
+    maintained = ROWS[1].replace(",UP,", ",MAINT (via app/app2),")
+    assert parse_show_stat("\n".join([HEADER, maintained]))["app1"].state == "maint"
 
 
 def test_it_refuses_what_is_not_show_stat_output():

@@ -43,6 +43,8 @@ class ServerState:
     @property
     def state(self) -> str:
         """up, down, drain or maint: where the server is going counts, so "UP 1/2" (one check failed) is up."""
+        if self.status == "no check":  # a server without health checks is taken to be up
+            return "up"
         word = self.status.split()[0].upper() if self.status else ""
         return {"UP": "up", "DOWN": "down", "NOLB": "drain", "DRAIN": "drain", "MAINT": "maint"}.get(word, "down")
 

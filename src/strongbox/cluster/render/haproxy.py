@@ -59,7 +59,8 @@ def _defaults(spec: BalancerSpec) -> list[str]:
         f'    log-format "{LOG_FORMAT}"',
         "    option dontlognull",
         # Retry a request whose server refused the connection, closed it without answering, or did not answer in
-        # time; redispatch each retry to another server, twice at most. The backend limits this to GET and HEAD.
+        # time; redispatch each retry to another server, twice at most. The backend keeps the last two (which a
+        # server may have started to run) for GET and HEAD.
         "    retries 2",
         "    retry-on conn-failure empty-response response-timeout",
         "    option redispatch 1",
