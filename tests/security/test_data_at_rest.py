@@ -19,14 +19,18 @@ DEVICE_SQL = ("SELECT * FROM accounts_twofactordevice WHERE user_id = "
               "(SELECT id FROM accounts_user WHERE username = ?)")
 
 
-def _mode(path) -> int:
-    return stat.S_IMODE(path.lstat().st_mode)
+def _mode(path) -> int | None:
+    """The path's permission bits, or None if it is gone (SQLite removes its -shm and -wal files as it likes)."""
+    try:
+        return stat.S_IMODE(path.lstat().st_mode)
+    except FileNotFoundError:
+        return None
 
 
 def _shared(root) -> list[str]:
     """Every path under `root` (and `root` itself) that its group or other users may read, write or enter."""
-    return [f"{path} {oct(_mode(path))}" for path in [root, *root.rglob("*")]
-            if not path.is_symlink() and _mode(path) & 0o077]
+    modes = {path: _mode(path) for path in [root, *root.rglob("*")] if not path.is_symlink()}
+    return [f"{path} {oct(mode)}" for path, mode in modes.items() if mode is not None and mode & 0o077]
 
 
 def _run(server, *args: str, **env: str | None) -> subprocess.CompletedProcess:
