@@ -44,3 +44,13 @@ def test_not_found_pages_reveal_nothing(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert b"Traceback" not in response.content and b"urlpatterns" not in response.content
+
+
+def test_readyz_answers_503_while_the_server_drains(client, settings, tmp_path):
+    settings.DRAIN_FILE = str(tmp_path / "draining")
+    assert client.get("/readyz").status_code == 200  # named but not there: not draining
+    (tmp_path / "draining").touch()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "draining"}
+    assert client.get("/healthz").status_code == 200  # still alive: it finishes what it has

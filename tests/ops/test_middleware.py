@@ -1,9 +1,11 @@
 import time
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from strongbox.accounts.middleware import SEEN, STARTED
+from strongbox.accounts.models import AuditEvent
 from strongbox.lib.clientip import parse_networks
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +32,26 @@ def test_a_trusted_proxy_supplies_the_client_address_and_scheme(client, settings
                           HTTP_X_FORWARDED_PROTO="https")
     assert response.wsgi_request.META["REMOTE_ADDR"] == "198.51.100.4"
     assert response.wsgi_request.is_secure()
+
+
+def test_the_audit_log_records_the_client_behind_a_trusted_proxy(settings):
+    settings.TRUSTED_PROXIES = parse_networks(["10.0.0.1"])
+    Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4").post(
+        reverse("accounts:login"), {"username": "nobody", "password": "wrong password 1"})
+    assert list(AuditEvent.objects.values_list("kind", "ip")) == [(AuditEvent.Kind.LOGIN_FAILED, "198.51.100.4")]
+
+
+def test_rate_limits_count_each_client_behind_the_proxy_apart(settings):
+    settings.TRUSTED_PROXIES = parse_networks(["10.0.0.1"])
+    settings.LOGIN_FAILURES_PER_ADDRESS = 2
+
+    def attempt(client_address: str, name: str) -> int:
+        return Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=client_address).post(
+            reverse("accounts:login"), {"username": name, "password": "wrong password 1"}).status_code
+
+    assert [attempt("198.51.100.4", f"user{i}") for i in range(3)] == [400, 400, 429]
+    # Another client through the same balancer has its own budget: the proxy's address is not what is counted.
+    assert attempt("198.51.100.5", "user9") == 400
 
 
 def test_responses_carry_corp_and_permissions_policy(client):

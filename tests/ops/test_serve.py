@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from services.common import free_port
-from strongbox.ops.management.commands.serve import child_environment
+from strongbox.ops.management.commands.serve import child_environment, server_command
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -82,6 +82,63 @@ def test_it_serves_and_stops_cleanly(data_dir):
     assert "granian" in "".join(lines).lower()
     with pytest.raises(OSError):
         get(f"http://127.0.0.1:{port}/healthz")
+
+
+def children_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie waiting for its new parent to reap it has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_its_app_server_and_workers_die_with_serve(data_dir):
+    port = free_port()
+    command = [sys.executable, "-m", "strongbox", "serve", "--port", str(port), "--workers", "1", "--no-worker"]
+    server = subprocess.Popen(command, env=data_dir, stdout=subprocess.DEVNULL,  # noqa: S603 - our own command
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    children: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "the app server did not come up"
+            time.sleep(0.2)
+        children = children_of(server.pid)
+        assert children, "serve started no app server"
+        children += [worker for child in children for worker in children_of(child)]  # granian's workers
+        # The app server runs in a process group of its own (so serve alone decides when it stops): killing
+        # serve's group leaves it to the kernel to kill the app server and its workers, as a crash would.
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(running(child) for child in children):
+            assert time.monotonic() < deadline, "the app server outlived serve"
+            time.sleep(0.2)
+        with pytest.raises(OSError):
+            get(f"http://127.0.0.1:{port}/healthz")
+    finally:
+        for pgid in [server.pid, *children]:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_the_app_server_stops_gracefully_and_leaves_the_access_log_to_strongbox():
+    command = server_command("127.0.0.1", 8000, 2, 4)
+    assert command[command.index("--workers-kill-timeout") + 1] == "20"
+    assert "--access-log" not in command  # Strongbox's own (ops/requestid.py) has the client and the request id
+    assert command[1:3] == ["-m", "strongbox.ops.appserver"]  # granian, whose workers die with it
 
 
 def test_children_link_to_where_serve_listens_unless_the_site_is_named():

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.cache import patch_cache_control
 
 from strongbox.lib.clientip import client_ip, is_trusted
+from strongbox.ops.requestid import RequestContext, request_id_for
 
 FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_FORWARDED")
 
@@ -38,7 +39,8 @@ class TrustedProxyMiddleware:
     From a trusted proxy, REMOTE_ADDR becomes the real client's address, so rate limits and the audit log see it.
     From anyone else the forwarding headers are dropped, so a client can neither pose as HTTPS (which Django's
     SECURE_PROXY_SSL_HEADER would otherwise believe) nor choose the address its requests are counted under.
-    The resolved address and the user agent are then the request's `current_client()`.
+    The resolved address and the user agent are then the request's `current_client()`. The proxy's X-Request-ID
+    is believed on the same terms (else the request gets a new id): see ops/requestid.py.
     """
 
     def __init__(self, get_response):
@@ -47,14 +49,15 @@ class TrustedProxyMiddleware:
     def __call__(self, request):
         meta = request.META
         remote = meta.get("REMOTE_ADDR", "")
-        if is_trusted(remote, settings.TRUSTED_PROXIES):
+        from_proxy = is_trusted(remote, settings.TRUSTED_PROXIES)
+        if from_proxy:
             meta["REMOTE_ADDR"] = client_ip(remote, meta.get("HTTP_X_FORWARDED_FOR", ""), settings.TRUSTED_PROXIES)
         else:
             for header in FORWARDED_HEADERS:
                 meta.pop(header, None)
         token = _client.set(Client(address=meta.get("REMOTE_ADDR", ""), user_agent=meta.get("HTTP_USER_AGENT", "")))
         try:
-            return self.get_response(request)
+            return RequestContext(request_id_for(meta, from_proxy=from_proxy)).run(request, self.get_response)
         finally:
             _client.reset(token)
 

@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import os
 import secrets
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from huey.contrib.djhuey import HUEY
 
 from strongbox.api.errors import problem
 from strongbox.ops.dbrouter import replica_aliases
+from strongbox.ops.requestid import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,10 @@ def _checks() -> dict:
 @require_safe
 def readyz(request):
     """Report each dependency: 200 "ok", 200 "degraded" without an optional one, 503 "unavailable" without a
-    required one."""
+    required one; 503 "draining" once the server is stopping, whatever its dependencies."""
+    # `serve` creates the file on SIGTERM; a file, because every worker process of the app server must see it.
+    if settings.DRAIN_FILE and os.path.exists(settings.DRAIN_FILE):
+        return JsonResponse({"status": "draining"}, status=503)
     results, status = {}, "ok"
     for name, (check, required) in _checks().items():
         try:
@@ -148,7 +153,8 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return render(request, "errors/500.html", status=500)
+    # The id the log lines of this request carry, for the user to quote.
+    return render(request, "errors/500.html", {"request_id": current_request_id()}, status=500)
 
 
 def csrf_failure(request, reason=""):
