@@ -413,6 +413,10 @@ try:
     TRUSTED_PROXIES = parse_networks(env_list("STRONGBOX_TRUSTED_PROXIES", []))
 except ValueError as error:
     raise ImproperlyConfigured(f"STRONGBOX_TRUSTED_PROXIES: {error}.") from None
+# `serve` on SIGTERM: /readyz answers 503 this long before the app server stops, so a balancer checking it takes
+# the server out first (HAProxy: more than fall x inter). serve names the file that says so to its app server.
+DRAIN_SECONDS = env_int("STRONGBOX_DRAIN_SECONDS", 0 if ENVIRONMENT == "test" else 3, minimum=0)
+DRAIN_FILE = env_str("STRONGBOX_DRAIN_FILE", "")
 SEARCH_BACKEND = env_str("STRONGBOX_SEARCH_BACKEND", "strongbox.documents.search." + (
     "postgres.PostgresSearchBackend" if DATABASE_URL else "sqlite.SqliteSearchBackend"))
 
@@ -452,8 +456,10 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # request_id: the id of the request a line was written for ("-" outside one), as in its X-Request-ID header.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"}},
+    "filters": {"request_id": {"()": "strongbox.ops.requestid.RequestIdFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("STRONGBOX_LOG_LEVEL", "INFO")},
     # Huey's consumer adds a handler of its own to a "huey" logger that has none, which printed every line twice.
     "loggers": {"strongbox.audit": {"level": "INFO"},
