@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,12 @@ def data_dir(tmp_path):
     env = {**os.environ, "STRONGBOX_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "strongbox.settings"}
     subprocess.run([sys.executable, "-m", "strongbox", "migrate", "-v0"], env=env, check=True)
     subprocess.run([sys.executable, "-m", "strongbox", "collectstatic", "--noinput", "-v0"], env=env, check=True)
-    subprocess.run([sys.executable, "-m", "strongbox", "createuser", "--username", "erin", "--email",
-                    "erin@example.com"], env={**env, "STRONGBOX_PASSWORD": "correct horse battery staple"}, check=True)
-    return env
+    # A name of its own: in the scale-out pass every data directory shares the session's PostgreSQL database.
+    name = f"erin{uuid.uuid4().hex[:8]}"
+    subprocess.run([sys.executable, "-m", "strongbox", "createuser", "--username", name, "--email",  # noqa: S603
+                    f"{name}@example.com"], env={**env, "STRONGBOX_PASSWORD": "correct horse battery staple"},
+                   check=True)
+    return {**env, "ERIN": name}
 
 
 def test_it_serves_and_stops_cleanly(data_dir):
@@ -59,7 +63,8 @@ def test_it_serves_and_stops_cleanly(data_dir):
         form = browser.open(f"http://127.0.0.1:{port}/accounts/password/reset/", timeout=5).read().decode()
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
         browser.open(f"http://127.0.0.1:{port}/accounts/password/reset/", timeout=5,
-                     data=urllib.parse.urlencode({"csrfmiddlewaretoken": token, "email": "erin@example.com"}).encode())
+                     data=urllib.parse.urlencode({"csrfmiddlewaretoken": token,
+                                                 "email": f"{data_dir['ERIN']}@example.com"}).encode())
         outbox = Path(data_dir["STRONGBOX_DATA_DIR"]) / "outbox"
         deadline = time.monotonic() + 30
         while not (mails := list(outbox.glob("*.log"))):
