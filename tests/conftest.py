@@ -16,7 +16,12 @@ from strongbox.documents.models import Document
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Rate-limit and lockout counters live in the cache: start every test with none."""
+    """Rate-limit and lockout counters live in the cache: start every test with none, and with Redis trusted (an
+    outage an earlier test caused would otherwise end in the middle of this one, taking its counts along)."""
+    if hasattr(cache, "available"):
+        from helpers import wait_until_redis_is_trusted
+
+        wait_until_redis_is_trusted()
     cache.clear()
     yield
     cache.clear()

@@ -4,6 +4,7 @@ streaming replica is in tests/scaleout/test_router.py."""
 
 import contextlib
 import contextvars
+import threading
 import time
 
 import pytest
@@ -109,8 +110,6 @@ def tracking_writes():
 def saved_session(db, django_capture_on_commit_callbacks):
     """Return a function that saves a session, tracking writes, and says whether the save pinned the request
     (a pin cookie) and the process (its later reads wait for a replica to replay it)."""
-    dbrouter.replicas.process_wrote = False
-
     def save(session: SessionBase) -> tuple[bool, bool]:
         def run():
             dbrouter._wrote.set(False)  # as at the start of a request
@@ -118,9 +117,9 @@ def saved_session(db, django_capture_on_commit_callbacks):
                 session.save()
             return dbrouter._wrote.get()
 
-        dbrouter.replicas.process_wrote = False
+        writes_before = dbrouter.replicas.process_writes
         request_wrote = contextvars.copy_context().run(run)
-        return request_wrote, dbrouter.replicas.process_wrote
+        return request_wrote, dbrouter.replicas.process_writes != writes_before
 
     yield save
     dbrouter.replicas.process_wrote = False
@@ -191,3 +190,27 @@ def test_it_searches_through_the_database_for_reading_and_indexes_through_the_on
     assert get_backend().search(owner_id=alice.pk, query="spring") == [document.pk]
     assert get_backend().snippets(document_ids=[document.pk], query="spring")
     assert routed == [("db_for_read", Document), ("db_for_read", Document)]
+
+
+def test_a_thread_never_reads_a_replica_while_another_fetches_the_position_of_a_write(monkeypatch):
+    # One thread of a process wrote; two threads then read at once. The one that does not fetch the primary's
+    # position must not slip through to a replica in between (it once found the write already marked as covered).
+    replicas = dbrouter._Replicas()
+    fetching, go_on, fetched = threading.Event(), threading.Event(), []
+
+    def primary_lsn():
+        fetched.append(threading.current_thread().name)
+        if len(fetched) == 1:
+            fetching.set()
+            go_on.wait(5)
+        return 100
+
+    monkeypatch.setattr(dbrouter, "primary_lsn", primary_lsn)
+    replicas.note_process_write()
+    first = threading.Thread(target=replicas.required_lsn, name="first")
+    first.start()
+    assert fetching.wait(5)
+    assert replicas.required_lsn() == 100  # the old flag answered 0 here: any replica would do
+    go_on.set()
+    first.join(5)
+    assert replicas.required_lsn() == 100 and len(fetched) == 2  # covered now: no third fetch

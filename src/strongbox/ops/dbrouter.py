@@ -124,18 +124,24 @@ class _Replicas:
         self.down_until: dict[str, float] = {}
         self.lag_checked: dict[str, float] = {}
         self.replayed: dict[str, int] = {}
-        self.process_wrote = False
+        # Writes this process made (counted), and how many of them process_lsn covers: a thread that finds them
+        # unequal reads the primary's position before it reads a replica. (A flag cleared before the position was
+        # stored let another thread read a replica in between, without the write.)
+        self.process_writes = 0
+        self.covered_writes = 0
         self.process_lsn = 0
 
     def note_process_write(self):
-        self.process_wrote = True
+        with self._lock:
+            self.process_writes += 1
 
     def required_lsn(self) -> int:
-        if self.process_wrote:
-            self.process_wrote = False
-            lsn = primary_lsn()
+        writes = self.process_writes
+        if writes != self.covered_writes:
+            lsn = primary_lsn()  # read after the writes counted in `writes` committed: it covers them
             with self._lock:
                 self.process_lsn = max(self.process_lsn, lsn)
+                self.covered_writes = max(self.covered_writes, writes)
         return max(self.process_lsn, _required_lsn.get())
 
     def usable(self, alias: str) -> bool:
