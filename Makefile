@@ -33,9 +33,10 @@ run: install
 	$(STRONGBOX) serve
 
 # Debian packages the tests drive: Chromium (browser tests), curl (the API walkthrough), openssl (a certificate for
-# the HTTPS server the security suite attacks), HAProxy (the load balancer of the cluster tests), and the services
+# the HTTPS server the security suite attacks), HAProxy and keepalived (the load balancers of the cluster tests;
+# iproute2 for their network namespaces), and the services
 # of the scale-out run: PostgreSQL, Redis and OpenStack Swift (the S3 server).
-SYSTEM_PACKAGES := chromium curl openssl haproxy postgresql redis-server swift swift-proxy swift-object \
+SYSTEM_PACKAGES := chromium curl openssl haproxy keepalived iproute2 postgresql redis-server swift swift-proxy swift-object \
 	swift-container swift-account
 
 system-packages:
