@@ -222,8 +222,13 @@ else:
                           "OPTIONS": {"size_limit": env_size("STRONGBOX_CACHE_SIZE", 256 * 1024**2)}}}
 
 SESSION_STORE = env_choice("STRONGBOX_SESSION_STORE", "cached_db" if REDIS_URL else "db",
-                           ("db", "cache", "cached_db", "signed_cookies"))
+                           ("db", "cache", "cached_db", "signed_cookies", "file"))
 SESSION_ENGINE = f"django.contrib.sessions.backends.{SESSION_STORE}"
+if SESSION_STORE == "file":
+    # Files in a directory of this server's own: a session exists only where it was made, so behind a balancer
+    # it needs sticky sessions (`strongbox cluster up --sessions local --sticky` shows why).
+    SESSION_FILE_PATH = Path(env_str("STRONGBOX_SESSION_DIR", str(DATA_DIR / "sessions")))
+    SESSION_FILE_PATH.mkdir(parents=True, exist_ok=True)
 
 STORAGE = env_choice("STRONGBOX_STORAGE", "local", ("local", "s3"))
 if STORAGE == "s3":

@@ -116,3 +116,40 @@ class BalancerSpec:
     @property
     def tls(self) -> bool:
         return self.tls_certificate is not None
+
+
+# Where sessions live: "local" is a store of each app server's own (files in its directory), which only works
+# with --sticky; the others are shared by every server (Django's session engines on PostgreSQL and Redis).
+SESSION_STORES = ("local", "db", "cache", "cached_db", "signed_cookies")
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """What `strongbox cluster up` runs on this machine: PostgreSQL primary + one streaming replica, Redis,
+    `servers` app servers and `workers` task workers, and HAProxy in front on `port` (plain HTTP, which
+    redirects to `https_port` with `tls`)."""
+
+    servers: int = 2
+    workers: int = 1
+    balance: str = "roundrobin"
+    sticky: bool = False
+    sessions: str = "cached_db"
+    tls: bool = False
+    port: int = 8080
+    https_port: int = 8443
+    web_workers: int = 2  # granian worker processes per app server
+    threads: int = 4  # threads per granian worker
+
+    def __post_init__(self):
+        for what, least in (("servers", 1), ("workers", 0), ("web_workers", 1), ("threads", 1)):
+            value = getattr(self, what)
+            if not isinstance(value, int) or not least <= value <= 64:
+                raise ValueError(f"{what} must be a whole number from {least} to 64, not {value!r}")
+        if self.balance not in BALANCE_METHODS:
+            raise ValueError(f"balance must be one of {', '.join(BALANCE_METHODS)}, not {self.balance!r}")
+        if self.sessions not in SESSION_STORES:
+            raise ValueError(f"sessions must be one of {', '.join(SESSION_STORES)}, not {self.sessions!r}")
+        _check_port("port", self.port)
+        _check_port("https_port", self.https_port)
+        if self.tls and self.port == self.https_port:
+            raise ValueError("the HTTP and HTTPS ports must differ")

@@ -1,0 +1,129 @@
+"""What `strongbox cluster status` shows: every component with its process's state, the balancer's view of each
+app server, the replica's lag and the task queue's depth, as one JSON-ready dict; and that dict as a table."""
+
+import time
+
+from strongbox.cluster import plan
+
+QUEUE_KEY = "huey.redis.strongbox"  # Huey's RedisStorage list for the queue named "strongbox" (settings.HUEY)
+
+
+def collect(supervisor) -> dict:
+    """Return the cluster's state now; parts that cannot be read (a stopped replica) say why instead."""
+    balancer = _balancer_view(supervisor)
+    now = supervisor.clock()
+    components = []
+    with supervisor._lock:
+        processes = list(supervisor.processes.values())
+    for process in processes:
+        component = process.component
+        entry = {"name": component.name, "role": component.role, "pid": process.pid, "address": component.address,
+                 "port": component.port, "state": process.state, "restarts": process.restarts,
+                 "uptime_s": round(now - process.started_at, 1) if process.pid else None,
+                 "last_exit": process.last_exit or None}
+        if component.role == "app":
+            entry["balancer"] = balancer.get(component.name)
+        components.append(entry)
+    layout, ports = supervisor.layout, supervisor.ports
+    return {
+        "root": str(layout.root),
+        "url": plan.site_url(supervisor.spec) + "/",
+        "spec": {"servers": len(supervisor.apps()), "workers": supervisor.spec.workers,
+                 "balance": supervisor.spec.balance, "sticky": supervisor.spec.sticky,
+                 "sessions": supervisor.spec.sessions, "tls": supervisor.spec.tls},
+        "balancer": {"url": f"http://{plan.LOOPBACK}:{ports.http}/", "admin_url": f"http://{plan.LOOPBACK}:{ports.admin}/",
+                     "metrics_url": f"http://{plan.LOOPBACK}:{ports.admin}/metrics",
+                     "runtime_socket": supervisor.runtime.path, "config": str(layout.haproxy_dir / "haproxy.cfg")},
+        "database": {"primary": f"postgres://postgres@{plan.LOOPBACK}:{ports.primary}/{plan.DATABASE}",
+                     "replica": f"postgres://postgres@{plan.LOOPBACK}:{ports.replica}/{plan.DATABASE}",
+                     "replica_lag": _replica_lag(ports)},
+        "redis": f"redis://{plan.LOOPBACK}:{ports.redis}/0",
+        "queue": _queue_depth(ports),
+        "components": components,
+        "log": supervisor.log[-10:],
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _balancer_view(supervisor) -> dict:
+    try:
+        servers = supervisor.runtime.servers()
+    except (OSError, RuntimeError):
+        return {}
+    return {name: {"state": server.state, "status": server.status, "check": server.check_status,
+                   "current_sessions": server.current_sessions, "total_sessions": server.total_sessions,
+                   "sessions_per_second": server.session_rate, "retries": server.retries,
+                   "redispatches": server.redispatches} for name, server in servers.items()}
+
+
+def _query(port: int, sql: str, database: str = "postgres", params: tuple = ()):
+    import psycopg
+
+    with psycopg.connect(host=plan.LOOPBACK, port=port, user="postgres", dbname=database, connect_timeout=1,
+                         options="-c statement_timeout=1000") as connection:
+        return connection.execute(sql, params).fetchone()
+
+
+def _replica_lag(ports) -> dict:
+    """How far the replica is behind: WAL bytes not yet replayed, and the age of the last transaction it
+    replayed (which also grows while the primary is idle, so both are shown)."""
+    import psycopg
+
+    try:
+        (primary_position,) = _query(ports.primary, "SELECT pg_current_wal_lsn()::text")
+        behind, replay_age = _query(ports.replica, (
+            "SELECT pg_wal_lsn_diff(%s::pg_lsn, pg_last_wal_replay_lsn())::bigint, "
+            "extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float"), params=(primary_position,))
+    except psycopg.Error as error:
+        return {"error": str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}
+    return {"bytes": max(int(behind or 0), 0), "last_replayed_transaction_age_s":
+            None if replay_age is None else round(replay_age, 1)}
+
+
+def _queue_depth(ports) -> dict:
+    """Jobs waiting or running (the durable record, ops.Job) and nudges waiting in Huey's Redis list."""
+    import psycopg
+    import redis
+
+    depth: dict = {}
+    try:
+        (depth["jobs"],) = _query(ports.primary, "SELECT count(*) FROM ops_job", plan.DATABASE)
+    except psycopg.Error as error:
+        depth["jobs_error"] = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    try:
+        depth["queued_nudges"] = redis.Redis(host=plan.LOOPBACK, port=ports.redis, socket_timeout=1,
+                                             socket_connect_timeout=1).llen(QUEUE_KEY)
+    except redis.RedisError as error:
+        depth["queued_nudges_error"] = str(error)
+    return depth
+
+
+def table(document: dict) -> str:
+    """Return the status as the lines a person reads."""
+    lines = [f"Strongbox cluster in {document['root']}: {document['url']}",
+             f"  balancer admin {document['balancer']['admin_url']} · replica lag {_lag(document)} · "
+             f"queue {_queue(document['queue'])}", ""]
+    rows = [("NAME", "ROLE", "PID", "ADDRESS", "STATE", "BALANCER", "CUR", "TOTAL", "REQ/S", "RESTARTS")]
+    for entry in document["components"]:
+        view = entry.get("balancer") or {}
+        rows.append((entry["name"], entry["role"], str(entry["pid"] or "-"), entry["address"] or "-",
+                     entry["state"] + (f" ({entry['last_exit']})" if entry["state"] != "running" and entry["last_exit"]
+                                       else ""),
+                     view.get("state", "-") if entry["role"] == "app" else "",
+                     str(view.get("current_sessions", "")), str(view.get("total_sessions", "")),
+                     str(view.get("sessions_per_second", "")), str(entry["restarts"])))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def _lag(document: dict) -> str:
+    lag = document["database"]["replica_lag"]
+    if "error" in lag:
+        return f"unknown ({lag['error']})"
+    return f"{lag['bytes']} bytes"
+
+
+def _queue(queue: dict) -> str:
+    jobs = queue.get("jobs", "?")
+    return f"{jobs} job{'s' if jobs != 1 else ''} pending, {queue.get('queued_nudges', '?')} nudges"

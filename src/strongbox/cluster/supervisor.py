@@ -1,0 +1,407 @@
+"""The supervisor behind `strongbox cluster up`: carries out the plan (plan.py), keeps every process running,
+answers the control socket (control.py), and stops everything, in order, when asked to stop.
+
+Every child runs in a process group of its own and is killed by the kernel should the supervisor die
+(PR_SET_PDEATHSIG); that signal is tied to the *thread* that started the child, so every child is started by
+the main thread (control requests hand their starts to it). Clock, sleep and the process constructor are
+attributes, so tests can swap in fakes."""
+
+import functools
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess  # noqa: S404  # nosec B404 - starts the cluster's own processes, fixed argument lists
+import threading
+import time
+import urllib.request
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+from strongbox.cluster import plan, status
+from strongbox.cluster.plan import Component, File, Layout, Ports, Step
+from strongbox.cluster.render.haproxy import render_haproxy
+from strongbox.cluster.runtime import RuntimeAPI, set_server_state, show_servers_state, wait_until_drained
+from strongbox.cluster.spec import ClusterSpec
+from strongbox.ops.appserver import die_with_parent
+
+READY_TIMEOUT = 120  # seconds a component may take to become ready (a first initdb and migrate included)
+DRAIN_TIMEOUT = 30  # seconds a server being removed may take to finish the requests it has
+RESTART_DELAYS = (1, 2, 4, 8, 16, 30)  # seconds before each further restart of a process that keeps dying
+STABLE_AFTER = 30  # a process that ran this long counts as healthy again: its next crash restarts after 1 s
+# The order of stopping: nothing new comes in, then the servers and workers finish, then the data tier.
+STOP_ORDER = (("balancer",), ("app", "worker"), ("redis", "postgres-replica"), ("postgres-primary",))
+
+
+class ClusterError(RuntimeError):
+    """Something a person must hear about: a step failed, a component never became ready, a wrong name."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((plan.LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Process:
+    """One component as the supervisor sees it."""
+
+    component: Component
+    popen: subprocess.Popen | None = None
+    state: str = "stopped"  # starting, running, restarting, stopped (on purpose), exited (while stopping)
+    wanted: bool = True  # False after `stop NAME`: the supervisor leaves it stopped
+    restarts: int = 0
+    failures: int = 0  # exits in a row without running STABLE_AFTER seconds
+    started_at: float = 0.0
+    restart_at: float | None = None
+    last_exit: str = ""
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen is not None and self.popen.poll() is None else None
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name}"
+    return f"exited with status {returncode}"
+
+
+class Supervisor:
+    popen = staticmethod(subprocess.Popen)
+    clock = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
+
+    def __init__(self, spec: ClusterSpec, layout: Layout, ports: Ports, base_env: dict[str, str], say=print):
+        self.spec, self.layout, self.ports, self.base_env, self.say = spec, layout, ports, base_env, say
+        self.processes: dict[str, Process] = {}
+        self.stopping = threading.Event()
+        self._main_thread_work: queue.Queue = queue.Queue()
+        self._lock = threading.RLock()  # the process table
+        self._changing = threading.Lock()  # one scale, stop or start at a time
+        self.runtime = RuntimeAPI(str(layout.haproxy_dir / "admin.sock"))
+        self.log: list[str] = []  # what the supervisor did, newest last (shown by status)
+
+    # -- carrying out the plan ------------------------------------------------------------------------------------
+
+    def up(self) -> None:
+        """Run the plan in order; return once the balancer has every app server in rotation."""
+        self._prepare_directories()
+        for stage in plan.build(self.spec, self.layout, self.ports, self.base_env):
+            if self.stopping.is_set():
+                raise ClusterError("asked to stop while starting")
+            if isinstance(stage, Step):
+                self._run_step(stage)
+            elif isinstance(stage, File):
+                self._write(stage)
+            else:
+                self._add(stage)
+        self._wait(self._balancer_has_every_server, "the balancer did not see every app server ready")
+
+    def _prepare_directories(self) -> None:
+        for directory in (self.layout.logs, self.layout.data, self.layout.haproxy_dir, self.layout.root / "redis"):
+            directory.mkdir(parents=True, exist_ok=True)
+        self.layout.postgres.mkdir(parents=True, exist_ok=True)
+        if self.layout.postgres_user:  # its directory and the one above (created with the private umask)
+            for directory in (self.layout.postgres.parent, self.layout.postgres):
+                shutil.chown(directory, self.layout.postgres_user, self.layout.postgres_user)
+
+    def _run_step(self, step: Step) -> None:
+        if step.creates is not None and step.creates.exists():
+            return
+        self._note(f"{step.name}: running")
+        log = self.layout.logs / "steps.log"
+        with log.open("ab") as output:
+            result = subprocess.run(step.command, input=step.stdin.encode() if step.stdin else None,  # noqa: S603  # nosec B603
+                                    stdout=output, stderr=subprocess.STDOUT, env=self._env(step.env),
+                                    user=step.user, timeout=READY_TIMEOUT, check=False)
+        if result.returncode != 0:
+            raise ClusterError(f"{step.name} failed ({describe_exit(result.returncode)}); see {log}")
+
+    def _write(self, file: File) -> None:
+        file.path.parent.mkdir(parents=True, exist_ok=True)
+        file.path.write_text(file.text)
+        file.path.chmod(file.mode)
+        if file.user:
+            shutil.chown(file.path, file.user, file.user)
+
+    def _env(self, extra: dict[str, str]) -> dict[str, str]:
+        return extra or dict(self.base_env)
+
+    def _add(self, component: Component) -> None:
+        with self._lock:
+            self.processes[component.name] = Process(component)
+        self._start(component.name)
+        self._wait(lambda: self._ready(component), f"{component.name} did not become ready", component.name)
+        with self._lock:
+            self.processes[component.name].state = "running"
+        self._note(f"{component.name}: ready" + (f" on {component.address}" if component.address else ""))
+
+    def _start(self, name: str) -> None:
+        """Start a component's process (on the main thread, see the module's docstring)."""
+        if threading.current_thread() is not threading.main_thread():
+            return self._on_main_thread(functools.partial(self._start, name))
+        process = self.processes[name]
+        component = process.component
+        with (self.layout.logs / f"{name}.log").open("ab") as log:
+            process.popen = self.popen(
+                component.command, env=self._env(component.env), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, user=component.user, process_group=0,
+                preexec_fn=functools.partial(die_with_parent, os.getpid()))
+        process.state, process.started_at, process.restart_at = "starting", self.clock(), None
+        return None
+
+    def _on_main_thread(self, work):
+        future: Future = Future()
+        self._main_thread_work.put((work, future))
+        return future.result(timeout=READY_TIMEOUT)
+
+    def _wait(self, condition, message: str, name: str | None = None, timeout: float = READY_TIMEOUT) -> None:
+        deadline = self.clock() + timeout
+        while not condition():
+            process = self.processes.get(name) if name else None
+            if process is not None and process.popen is not None and process.popen.poll() is not None:
+                raise ClusterError(f"{name} {describe_exit(process.popen.returncode)} while starting; see "
+                                   f"{self.layout.logs / (name + '.log')}")
+            if self.clock() > deadline:
+                raise ClusterError(f"{message} within {timeout} s; see the logs in {self.layout.logs}")
+            self.sleep(0.1)
+
+    def _ready(self, component: Component) -> bool:
+        if component.probe == "http":
+            return probe_http(component.port, tls=self.spec.tls)
+        if component.probe == "postgres":
+            return probe_postgres(component.port)
+        if component.probe == "balancer":
+            return probe_tcp(self.ports.admin) and Path(self.runtime.path).exists()
+        return probe_tcp(component.port) if component.port else True
+
+    def _balancer_has_every_server(self) -> bool:
+        try:
+            servers = self.runtime.servers()
+        except OSError:
+            return False
+        apps = [name for name, process in self.processes.items() if process.component.role == "app"]
+        return all(name in servers and servers[name].state == "up" and servers[name].check_status == "L7OK"
+                   for name in apps)
+
+    # -- keeping it running ---------------------------------------------------------------------------------------
+
+    def serve_forever(self) -> None:
+        """Restart what dies unasked and do the main thread's work, until `stopping` is set."""
+        while not self.stopping.is_set():
+            try:
+                work, future = self._main_thread_work.get(timeout=0.1)
+            except queue.Empty:
+                pass
+            else:
+                try:
+                    future.set_result(work())
+                except BaseException as error:  # noqa: BLE001 - handed to the waiting thread, which raises it
+                    future.set_exception(error)
+            self._watch()
+
+    def _watch(self) -> None:
+        now = self.clock()
+        with self._lock:
+            for name, process in list(self.processes.items()):
+                if process.popen is None or not process.wanted:
+                    continue
+                returncode = process.popen.poll()
+                if returncode is not None and process.restart_at is None:
+                    process.failures = 1 if now - process.started_at >= STABLE_AFTER else process.failures + 1
+                    delay = RESTART_DELAYS[min(process.failures, len(RESTART_DELAYS)) - 1]
+                    process.last_exit, process.state, process.restart_at = describe_exit(returncode), "restarting", \
+                        now + delay
+                    self._note(f"{name} {process.last_exit}; restarting in {delay} s")
+                elif process.restart_at is not None and now >= process.restart_at:
+                    process.restarts += 1
+                    self._start(name)
+                elif process.state == "starting" and self._ready(process.component):
+                    process.state = "running"
+                    self._note(f"{name}: ready again")
+
+    def _note(self, message: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {message}"
+        self.log = [*self.log[-49:], line]
+        self.say(line)
+
+    # -- stopping -------------------------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop every process in STOP_ORDER, each group at once; kill what outstays its stop timeout."""
+        for roles in STOP_ORDER:
+            group = [process for process in self.processes.values()
+                     if process.component.role.startswith(roles) and process.pid is not None]
+            for process in group:
+                process.wanted = False
+                self._signal(process, process.component.stop_signal)
+            for process in group:
+                self._reap(process)
+
+    def _signal(self, process: Process, signum: int) -> None:
+        try:
+            os.kill(process.popen.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def _reap(self, process: Process) -> None:
+        try:
+            process.popen.wait(timeout=process.component.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self._note(f"{process.component.name} did not stop within {process.component.stop_timeout} s: killed")
+            os.killpg(process.popen.pid, signal.SIGKILL)
+            process.popen.wait()
+        process.state = "stopped"
+
+    # -- the control socket's operations --------------------------------------------------------------------------
+
+    def process(self, name: str) -> Process:
+        try:
+            return self.processes[name]
+        except KeyError:
+            raise ClusterError(f"no component is called {name!r}; `strongbox cluster status` lists them") from None
+
+    def kill(self, name: str, signum: int) -> str:
+        """Send a signal to a component's main process, as a crash or a hang would (SIGKILL, SIGSTOP). The
+        supervisor restarts a process that dies of it; SIGCONT resumes a stopped one."""
+        process = self.process(name)
+        if process.pid is None:
+            raise ClusterError(f"{name} is not running")
+        self._signal(process, signum)
+        self._note(f"{name}: sent {signal.Signals(signum).name} to pid {process.pid}")
+        return f"sent {signal.Signals(signum).name} to {name} (pid {process.popen.pid})"
+
+    def stop(self, name: str) -> str:
+        """Stop a component on purpose (it stays stopped); an app server is drained first."""
+        with self._changing:
+            process = self.process(name)
+            if not process.wanted:
+                return f"{name} is stopped already"
+            if process.component.role == "app":
+                self._drain(name)
+            process.wanted = False
+            if process.pid is not None:
+                self._signal(process, process.component.stop_signal)
+                self._reap(process)
+            process.state = "stopped"
+            self._note(f"{name}: stopped")
+            return f"{name} stopped"
+
+    def start(self, name: str) -> str:
+        """Start a stopped component again; an app server goes back into rotation once ready."""
+        with self._changing:
+            process = self.process(name)
+            if process.wanted and process.pid is not None:
+                return f"{name} is running already"
+            process.wanted = True
+            self._start(name)
+            self._wait(lambda: self._ready(process.component), f"{name} did not become ready", name)
+            process.state = "running"
+            if process.component.role == "app":
+                self.runtime.run([set_server_state(name, "ready")])
+            self._note(f"{name}: started")
+            return f"{name} started"
+
+    def _drain(self, name: str) -> None:
+        """Send the server nothing new and wait until its requests are done (or DRAIN_TIMEOUT passed)."""
+        self.runtime.run([set_server_state(name, "drain")])
+        if not wait_until_drained(self.runtime, name, DRAIN_TIMEOUT, clock=self.clock, sleep=self.sleep):
+            self._note(f"{name}: still busy after {DRAIN_TIMEOUT} s of draining; stopping it anyway")
+
+    def apps(self) -> list[Process]:
+        with self._lock:
+            found = [process for process in self.processes.values() if process.component.role == "app"]
+        return sorted(found, key=lambda process: int(process.component.name.removeprefix("app")))
+
+    def scale(self, count: int) -> str:
+        """Run `count` app servers: new ones start, become ready and join the balancer; surplus ones (the
+        highest-numbered) are drained, stopped and removed."""
+        if not 1 <= count <= 64:
+            raise ClusterError("the number of app servers must be from 1 to 64")
+        with self._changing:
+            apps = self.apps()
+            for number in range(len(apps) + 1, count + 1):
+                component = plan.app_server(self.spec, self.layout, self.ports, self.base_env, f"app{number}",
+                                            free_port())
+                self._add(component)
+            for process in apps[count:][::-1]:
+                name = process.component.name
+                self._drain(name)
+                process.wanted = False
+                self._signal(process, process.component.stop_signal)
+                self._reap(process)
+                with self._lock:
+                    del self.processes[name]
+                self._note(f"{name}: drained, stopped and removed")
+            if len(apps) != count:
+                self.reload_balancer()
+                self._wait(self._balancer_has_every_server, "the balancer did not see every app server ready")
+            return f"{count} app server{'s' if count > 1 else ''} in rotation"
+
+    def balancer_config(self) -> str:
+        apps = {process.component.name: process.component.port for process in self.apps()}
+        return render_haproxy(plan.balancer_spec(self.spec, self.layout, self.ports, apps))
+
+    def reload_balancer(self) -> str:
+        """Write the balancer's config for the servers there are now and reload HAProxy seamlessly: the new
+        process takes over the listening sockets and each server's state (drain, maint); the old one finishes
+        its requests."""
+        balancer = self.process("haproxy")
+        before = self._balancer_pid()
+        (self.layout.haproxy_dir / "state").write_text(self.runtime.execute(show_servers_state()))
+        (self.layout.haproxy_dir / "haproxy.cfg").write_text(self.balancer_config())
+        self._signal(balancer, signal.SIGUSR2)
+        self._wait(lambda: self._balancer_pid() not in (None, before), "the balancer did not reload",
+                   "haproxy", timeout=30)
+        self._note("haproxy: reloaded")
+        return "the balancer reloaded its configuration"
+
+    def _balancer_pid(self) -> str | None:
+        try:
+            info = self.runtime.execute("show info")
+        except OSError:
+            return None
+        return next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("Pid:")), None)
+
+    def status(self) -> dict:
+        return status.collect(self)
+
+
+def probe_tcp(port: int) -> bool:
+    try:
+        with socket.create_connection((plan.LOOPBACK, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def probe_http(port: int, tls: bool = False) -> bool:
+    # The balancer's own health check, sent the way the balancer sends it.
+    headers = {"Host": "localhost", **({"X-Forwarded-Proto": "https"} if tls else {})}
+    request = urllib.request.Request(f"http://{plan.LOOPBACK}:{port}/readyz", headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310  # nosec B310 - loopback
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def probe_postgres(port: int) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(host=plan.LOOPBACK, port=port, user="postgres", dbname="postgres",
+                             connect_timeout=2) as db:
+            return db.execute("SELECT 1").fetchone() == (1,)
+    except psycopg.Error:
+        return False
+
+
+def write_state(layout: Layout, document: dict) -> None:
+    path = layout.root / "cluster.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
