@@ -268,7 +268,8 @@ STORAGES = {
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Collected by `collectstatic` (make run, strongbox cluster up); several installations may share one.
+STATIC_ROOT = Path(env_str("STRONGBOX_STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
 STATICFILES_DIRS = [PROJECT_DIR / "static"]
 
 # Tasks: Huey, on a SQLite file in the data directory (consumed by `strongbox serve`) or on Redis (consumed by any

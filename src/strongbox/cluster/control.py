@@ -9,7 +9,7 @@ import socketserver
 import threading
 from pathlib import Path
 
-OPERATIONS = ("status", "kill", "stop", "start", "scale", "reload")
+OPERATIONS = ("status", "kill", "stop", "start", "restart", "scale", "reload")
 
 
 class NotRunning(RuntimeError):

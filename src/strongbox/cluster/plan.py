@@ -11,6 +11,7 @@ from strongbox.cluster.runtime import EMPTY_SERVER_STATE
 from strongbox.cluster.spec import BalancerSpec, ClusterSpec, Server
 
 DATABASE = "strongbox"
+STATIC_SOURCES = Path(__file__).resolve().parents[3] / "static"  # the project's static/ (settings.STATICFILES_DIRS)
 LOOPBACK = "127.0.0.1"
 # Strongbox's own variables that would point the cluster's processes somewhere else if inherited from the shell.
 FOREIGN_VARIABLES = ("DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "STRONGBOX_STORAGE", "STRONGBOX_DATA_DIR",
@@ -81,6 +82,8 @@ class Step:
     name: str
     command: tuple[str, ...]
     creates: Path | None = None
+    # With `creates`: run again when a file under this directory is newer than what the step created.
+    sources: Path | None = None
     user: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     stdin: str | None = None
@@ -186,8 +189,9 @@ def build(spec: ClusterSpec, layout: Layout, ports: Ports, base: dict[str, str])
     apps = {f"app{number}": port for number, port in enumerate(ports.apps, start=1)}
     haproxy_config = layout.haproxy_dir / "haproxy.cfg"
     socket_dir = str(layout.postgres)
-    create_database = (f"SELECT 'CREATE DATABASE {DATABASE}' WHERE NOT EXISTS "
-                       f"(SELECT FROM pg_database WHERE datname = '{DATABASE}')\\gexec\n")  # noqa: S608 - a constant
+    # psql runs the CREATE only when the database is missing (\gexec runs each result as a statement).
+    create_database = ("SELECT 'CREATE DATABASE strongbox' WHERE NOT EXISTS "
+                       "(SELECT FROM pg_database WHERE datname = 'strongbox')\\gexec\n")
     return [
         Step("initdb", (str(pg / "initdb"), "-D", str(primary), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                         "--locale=C.UTF-8"), creates=primary / "PG_VERSION", user=user),
@@ -206,7 +210,8 @@ def build(spec: ClusterSpec, layout: Layout, ports: Ports, base: dict[str, str])
         Component("redis", "redis", (layout.redis, str(layout.root / "redis" / "redis.conf")), port=ports.redis),
         Step("migrate", (layout.python, "-m", "strongbox", "migrate", "--noinput", "-v", "0"), env=app_env),
         Step("collectstatic", (layout.python, "-m", "strongbox", "collectstatic", "--noinput", "-v", "0"),
-             env=app_env),
+             creates=Path(app_env.get("STRONGBOX_STATIC_ROOT", layout.data / "static")) / "staticfiles.json",
+             sources=STATIC_SOURCES, env=app_env),
         *(app_server(spec, layout, ports, base, name, port) for name, port in apps.items()),
         *(task_worker(spec, layout, ports, base, f"worker{number}") for number in range(1, spec.workers + 1)),
         File(layout.haproxy_dir / "state", EMPTY_SERVER_STATE),

@@ -91,15 +91,19 @@ class Supervisor:
     def up(self) -> None:
         """Run the plan in order; return once the balancer has every app server in rotation."""
         self._prepare_directories()
-        for stage in plan.build(self.spec, self.layout, self.ports, self.base_env):
+        starting: list[Component] = []  # consecutive components start together, then are waited for
+        for stage in [*plan.build(self.spec, self.layout, self.ports, self.base_env), None]:
             if self.stopping.is_set():
                 raise ClusterError("asked to stop while starting")
+            if isinstance(stage, Component):
+                starting.append(stage)
+                continue
+            self._add(*starting)
+            starting = []
             if isinstance(stage, Step):
                 self._run_step(stage)
             elif isinstance(stage, File):
                 self._write(stage)
-            else:
-                self._add(stage)
         self._wait(self._balancer_has_every_server, "the balancer did not see every app server ready")
 
     def _prepare_directories(self) -> None:
@@ -111,7 +115,7 @@ class Supervisor:
                 shutil.chown(directory, self.layout.postgres_user, self.layout.postgres_user)
 
     def _run_step(self, step: Step) -> None:
-        if step.creates is not None and step.creates.exists():
+        if step.creates is not None and step.creates.exists() and not _newer_files(step.sources, step.creates):
             return
         self._note(f"{step.name}: running")
         log = self.layout.logs / "steps.log"
@@ -132,14 +136,18 @@ class Supervisor:
     def _env(self, extra: dict[str, str]) -> dict[str, str]:
         return extra or dict(self.base_env)
 
-    def _add(self, component: Component) -> None:
-        with self._lock:
-            self.processes[component.name] = Process(component)
-        self._start(component.name)
-        self._wait(lambda: self._ready(component), f"{component.name} did not become ready", component.name)
-        with self._lock:
-            self.processes[component.name].state = "running"
-        self._note(f"{component.name}: ready" + (f" on {component.address}" if component.address else ""))
+    def _add(self, *components: Component) -> None:
+        """Start components together and wait until each is ready."""
+        for component in components:
+            with self._lock:
+                self.processes[component.name] = Process(component)
+            self._start(component.name)
+        for component in components:
+            self._wait(lambda component=component: self._ready(component), f"{component.name} did not become ready",
+                       component.name)
+            with self._lock:
+                self.processes[component.name].state = "running"
+            self._note(f"{component.name}: ready" + (f" on {component.address}" if component.address else ""))
 
     def _start(self, name: str) -> None:
         """Start a component's process (on the main thread, see the module's docstring)."""
@@ -181,13 +189,7 @@ class Supervisor:
         return probe_tcp(component.port) if component.port else True
 
     def _balancer_has_every_server(self) -> bool:
-        try:
-            servers = self.runtime.servers()
-        except OSError:
-            return False
-        apps = [name for name, process in self.processes.items() if process.component.role == "app"]
-        return all(name in servers and servers[name].state == "up" and servers[name].check_status == "L7OK"
-                   for name in apps)
+        return all(self._server_up(process.component.name) for process in self.apps())
 
     # -- keeping it running ---------------------------------------------------------------------------------------
 
@@ -307,6 +309,24 @@ class Supervisor:
             self._note(f"{name}: started")
             return f"{name} started"
 
+    def restart(self, name: str) -> str:
+        """Stop and start a component; `all` restarts every app server in turn (a rolling restart: each is
+        drained, stopped, started and back in rotation before the next one goes)."""
+        names = [process.component.name for process in self.apps()] if name == "all" else [name]
+        for each in names:
+            self.stop(each)
+            self.start(each)
+            if self.process(each).component.role == "app":
+                self._wait(lambda each=each: self._server_up(each), f"{each} did not come back into rotation")
+        return f"restarted {', '.join(names)}"
+
+    def _server_up(self, name: str) -> bool:
+        try:
+            server = self.runtime.servers().get(name)
+        except OSError:
+            return False
+        return server is not None and server.state == "up" and server.check_status == "L7OK"
+
     def _drain(self, name: str) -> None:
         """Send the server nothing new and wait until its requests are done (or DRAIN_TIMEOUT passed)."""
         self.runtime.run([set_server_state(name, "drain")])
@@ -325,10 +345,8 @@ class Supervisor:
             raise ClusterError("the number of app servers must be from 1 to 64")
         with self._changing:
             apps = self.apps()
-            for number in range(len(apps) + 1, count + 1):
-                component = plan.app_server(self.spec, self.layout, self.ports, self.base_env, f"app{number}",
-                                            free_port())
-                self._add(component)
+            self._add(*(plan.app_server(self.spec, self.layout, self.ports, self.base_env, f"app{number}",
+                                        free_port()) for number in range(len(apps) + 1, count + 1)))
             for process in apps[count:][::-1]:
                 name = process.component.name
                 self._drain(name)
@@ -370,6 +388,13 @@ class Supervisor:
 
     def status(self) -> dict:
         return status.collect(self)
+
+
+def _newer_files(sources: Path | None, made: Path) -> bool:
+    if sources is None:
+        return False
+    made_at = made.stat().st_mtime
+    return any(path.stat().st_mtime > made_at for path in sources.rglob("*") if path.is_file())
 
 
 def probe_tcp(port: int) -> bool:

@@ -39,7 +39,8 @@ class Command(BaseCommand):
         kill.add_argument("name")
         kill.add_argument("--signal", default="KILL", choices=("KILL", "TERM", "STOP", "CONT", "INT", "HUP"))
         for name, text in (("stop", "Stop a component on purpose (an app server is drained first)."),
-                           ("start", "Start a stopped component again.")):
+                           ("start", "Start a stopped component again."),
+                           ("restart", "Stop and start a component; 'all' restarts the app servers one by one.")):
             action(name, text).add_argument("name")
         action("scale", "Run N app servers (new ones join when ready; removed ones are drained first)."
                ).add_argument("count", type=int)
