@@ -10,7 +10,12 @@ PRIVATE_UMASK = 0o077
 
 def main(argv: list[str] | None = None) -> None:
     os.umask(PRIVATE_UMASK)
+    argv = argv or sys.argv
+    if argv[1:2] == ["cluster"]:  # needs no Django, and answers in a fraction of the time without it
+        from strongbox.cluster.cli import main as cluster
+
+        sys.exit(cluster(argv[2:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "strongbox.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(argv or sys.argv)
+    execute_from_command_line(argv)

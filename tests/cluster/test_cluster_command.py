@@ -8,7 +8,6 @@ import time
 
 import pytest
 from django.conf import settings
-
 from running import RunningCluster, _alive
 
 pytestmark = pytest.mark.skipif(settings.SCALE_OUT_RUN, reason="the cluster runs its own data tier: the "

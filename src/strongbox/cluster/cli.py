@@ -1,0 +1,86 @@
+"""`strongbox cluster ACTION`: argument parsing and messages. It needs no Django: the cluster's processes load
+Strongbox's settings themselves, each with the environment the plan gives it (plan.py)."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from strongbox.cluster import commands
+from strongbox.cluster.control import NotRunning
+from strongbox.cluster.spec import BALANCE_METHODS, SESSION_STORES, ClusterSpec
+from strongbox.cluster.supervisor import ClusterError
+
+# Where Strongbox keeps its data unless told otherwise (settings.DATA_DIR reads the same variable).
+DEFAULT_DIR = Path(os.environ.get("STRONGBOX_DATA_DIR", "var")) / "cluster"
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="strongbox cluster", description="Run Strongbox as a cluster on this machine: PostgreSQL primary + "
+        "replica, Redis, app servers and task workers behind HAProxy, on loopback (docs/operations.md).")
+    actions = top.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def action(name: str, text: str) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, help=text, description=text)
+        sub.add_argument("--dir", type=Path, default=DEFAULT_DIR,
+                         help=f"The cluster's directory (default: {DEFAULT_DIR}).")
+        return sub
+
+    up = action("up", "Start the cluster and supervise it until Ctrl-C or SIGTERM.")
+    up.add_argument("--servers", type=int, default=2, help="App servers (default 2).")
+    up.add_argument("--workers", type=int, default=1, help="Task workers (default 1).")
+    up.add_argument("--balance", choices=BALANCE_METHODS, default="roundrobin")
+    up.add_argument("--sticky", action="store_true", help="Keep each browser on one server (a cookie).")
+    up.add_argument("--sessions", choices=SESSION_STORES, default="cached_db",
+                    help="Where sessions live (default cached_db); 'local' is each server's own (needs --sticky).")
+    up.add_argument("--tls", action="store_true", help="HTTPS at the balancer, the production profile behind it.")
+    up.add_argument("--port", type=int, default=8080, help="The balancer's HTTP port (default 8080).")
+    up.add_argument("--https-port", type=int, default=8443, help="Its HTTPS port with --tls (default 8443).")
+    up.add_argument("--web-workers", type=int, default=2, help="granian worker processes per app server (2).")
+    status = action("status", "Show every component, the balancer's view, the replica's lag, the queue.")
+    status.add_argument("--json", action="store_true", help="One JSON object, for scripts.")
+    kill = action("kill", "Send a signal to a component (default SIGKILL), as a crash or a hang would.")
+    kill.add_argument("name")
+    kill.add_argument("--signal", default="KILL", choices=("KILL", "TERM", "STOP", "CONT", "INT", "HUP"))
+    for name, text in (("stop", "Stop a component on purpose (an app server is drained first)."),
+                       ("start", "Start a stopped component again."),
+                       ("restart", "Stop and start a component; 'all' restarts the app servers one by one.")):
+        action(name, text).add_argument("name")
+    action("scale", "Run N app servers (new ones join when ready; removed ones are drained first)."
+           ).add_argument("count", type=int)
+    action("reload", "Rewrite the balancer's configuration and reload it without dropping a connection.")
+    action("destroy", "Delete a stopped cluster's directory and data.")
+    return top
+
+
+def run(options: argparse.Namespace) -> str:
+    root = options.dir.resolve()
+    if options.action == "up":
+        spec = ClusterSpec(servers=options.servers, workers=options.workers, balance=options.balance,
+                           sticky=options.sticky, sessions=options.sessions, tls=options.tls, port=options.port,
+                           https_port=options.https_port, web_workers=options.web_workers)
+        if spec.sessions == "local" and not spec.sticky and spec.servers > 1:
+            print("Warning: --sessions local without --sticky signs people out whenever the balancer sends them "
+                  "to another server (that is what it demonstrates).", file=sys.stderr)
+        commands.up(root, spec, say=lambda line: print(line, flush=True))
+        return ""
+    if options.action == "status":
+        return commands.show_status(root, options.json)
+    if options.action == "destroy":
+        return commands.destroy(root)
+    request = {"op": options.action, **{key: getattr(options, key) for key in ("name", "count", "signal")
+                                        if hasattr(options, key)}}
+    return str(commands.call(root, request))
+
+
+def main(argv: list[str]) -> int:
+    options = parser().parse_args(argv)
+    try:
+        output = run(options)
+    except (ClusterError, NotRunning, ValueError, RuntimeError) as error:
+        print(f"strongbox cluster: {error}", file=sys.stderr)
+        return 1
+    if output:
+        print(output)
+    return 0
