@@ -75,6 +75,12 @@ class RunningCluster:
             raise AssertionError(f"cluster {' '.join(args)} failed: {result.stdout}{result.stderr}")
         return result
 
+    def manage(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """Run a Strongbox management command against the cluster (`strongbox cluster manage ARGS`)."""
+        return subprocess.run(strongbox("cluster", "manage", "--dir", str(self.root), *args),  # noqa: S603
+                              env={**self.env, **(env or {})}, cwd=ROOT, capture_output=True, text=True,
+                              timeout=120, check=False)
+
     def status(self) -> dict:
         document = json.loads(self.command("status", "--json").stdout)
         self.pids |= {entry["pid"] for entry in document["components"] if entry["pid"]}

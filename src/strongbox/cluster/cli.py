@@ -51,6 +51,8 @@ def parser() -> argparse.ArgumentParser:
            ).add_argument("count", type=int)
     action("reload", "Rewrite the balancer's configuration and reload it without dropping a connection.")
     action("destroy", "Delete a stopped cluster's directory and data.")
+    manage = action("manage", "Run a Strongbox command (createuser, migrate, ...) against the running cluster.")
+    manage.add_argument("arguments", nargs=argparse.REMAINDER, metavar="COMMAND ...")
     return top
 
 
@@ -69,6 +71,13 @@ def run(options: argparse.Namespace) -> str:
         return commands.show_status(root, options.json)
     if options.action == "destroy":
         return commands.destroy(root)
+    if options.action == "manage":
+        if not options.arguments:
+            raise ClusterError("name the command to run, e.g. `strongbox cluster manage createuser --username YOU "
+                               "--email YOU@example.com`")
+        variables = commands.call(root, {"op": "environment"})
+        os.execve(sys.executable, [sys.executable, "-m", "strongbox", *options.arguments],  # noqa: S606  # nosec B606
+                  {**os.environ, **variables})
     request = {"op": options.action, **{key: getattr(options, key) for key in ("name", "count", "signal")
                                         if hasattr(options, key)}}
     return str(commands.call(root, request))

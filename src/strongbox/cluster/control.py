@@ -9,7 +9,7 @@ import socketserver
 import threading
 from pathlib import Path
 
-OPERATIONS = ("status", "kill", "stop", "start", "restart", "scale", "reload")
+OPERATIONS = ("status", "environment", "kill", "stop", "start", "restart", "scale", "reload")
 
 
 class NotRunning(RuntimeError):
@@ -41,8 +41,8 @@ def _dispatch(supervisor, request: dict):
     operation = request.get("op")
     if operation not in OPERATIONS:
         raise ValueError(f"unknown operation {operation!r}")
-    if operation == "status":
-        return supervisor.status()
+    if operation in ("status", "environment"):
+        return getattr(supervisor, operation)()
     if operation == "kill":
         return supervisor.kill(request["name"], signal.Signals[f"SIG{request.get('signal', 'KILL')}"])
     if operation == "scale":

@@ -15,7 +15,8 @@ STATIC_SOURCES = Path(__file__).resolve().parents[3] / "static"  # the project's
 LOOPBACK = "127.0.0.1"
 # Strongbox's own variables that would point the cluster's processes somewhere else if inherited from the shell.
 FOREIGN_VARIABLES = ("DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "STRONGBOX_STORAGE", "STRONGBOX_DATA_DIR",
-                     "STRONGBOX_SITE_URL", "STRONGBOX_SECRET_KEY", "STRONGBOX_TOTP_KEYS", "STRONGBOX_DRAIN_FILE",
+                     "STRONGBOX_SITE_URL", "STRONGBOX_SECRET_KEY", "STRONGBOX_TOTP_KEYS", "STRONGBOX_TOTP_KEYS_FILE",
+                     "STRONGBOX_SECRET_KEY_FILE", "STRONGBOX_DRAIN_FILE",
                      "STRONGBOX_SESSION_STORE", "STRONGBOX_SESSION_DIR", "STRONGBOX_ALLOWED_HOSTS",
                      "STRONGBOX_TRUSTED_PROXIES", "STRONGBOX_CSRF_TRUSTED_ORIGINS")
 
@@ -129,29 +130,36 @@ def balancer_spec(spec: ClusterSpec, layout: Layout, ports: Ports, app_ports: di
         https_port=ports.https, admin_port=ports.admin, server_state_file=str(layout.haproxy_dir / "state"))
 
 
-def app_environment(spec: ClusterSpec, layout: Layout, ports: Ports, base: dict[str, str]) -> dict[str, str]:
-    """The environment of every Strongbox process of the cluster (app servers, workers, migrate)."""
-    env = {name: value for name, value in base.items()
-           if name not in FOREIGN_VARIABLES and not name.startswith("STRONGBOX_S3_")}
-    env.update({
+def cluster_variables(spec: ClusterSpec, layout: Layout, ports: Ports) -> dict[str, str]:
+    """The variables that point a Strongbox process at this cluster (`strongbox cluster manage` uses them too)."""
+    variables = {
+        "DJANGO_SETTINGS_MODULE": "strongbox.settings",
         "DATABASE_URL": f"postgres://postgres@{LOOPBACK}:{ports.primary}/{DATABASE}",
         "DATABASE_REPLICA_URLS": f"postgres://postgres@{LOOPBACK}:{ports.replica}/{DATABASE}",
         "REDIS_URL": f"redis://{LOOPBACK}:{ports.redis}/0",
         "STRONGBOX_STORAGE": "local",  # one machine: every process reaches the same directory
         "STRONGBOX_DATA_DIR": str(layout.data),
         "STRONGBOX_SECRET_KEY_FILE": str(layout.secret_key),
+        "STRONGBOX_TOTP_KEYS_FILE": str(layout.totp_keys),
         "STRONGBOX_SITE_URL": site_url(spec),
         "STRONGBOX_ALLOWED_HOSTS": f"{LOOPBACK},localhost",
         # X-Forwarded-For and -Proto are believed from the balancer only: everything else is loopback too, so the
         # cluster trusts loopback; on several machines this names the balancers' addresses (docs/operations.md).
         "STRONGBOX_TRUSTED_PROXIES": f"{LOOPBACK}/32",
         "STRONGBOX_SESSION_STORE": "file" if spec.sessions == "local" else spec.sessions,
-    })
+    }
     if spec.tls:
-        env.update({"STRONGBOX_ENV": "production", "STRONGBOX_TOTP_KEYS_FILE": str(layout.totp_keys)})
-    elif env.get("STRONGBOX_ENV") == "production":
+        variables["STRONGBOX_ENV"] = "production"
+    return variables
+
+
+def app_environment(spec: ClusterSpec, layout: Layout, ports: Ports, base: dict[str, str]) -> dict[str, str]:
+    """The environment of every Strongbox process of the cluster (app servers, workers, migrate)."""
+    env = {name: value for name, value in base.items()
+           if name not in FOREIGN_VARIABLES and not name.startswith("STRONGBOX_S3_")}
+    if env.get("STRONGBOX_ENV") == "production":
         env["STRONGBOX_ENV"] = "development"  # production needs HTTPS: that is --tls
-    return env
+    return {**env, **cluster_variables(spec, layout, ports)}
 
 
 def app_server(spec: ClusterSpec, layout: Layout, ports: Ports, base: dict[str, str], name: str,

@@ -241,7 +241,10 @@ class Supervisor:
                      if process.component.role.startswith(roles) and process.pid is not None]
             for process in group:
                 process.wanted = False
-                self._signal(process, process.component.stop_signal)
+                # With the balancer gone there is nobody to drain for: SIGINT stops an app server without its
+                # drain period (in-flight requests still finish).
+                self._signal(process, signal.SIGINT if roles == ("app", "worker") and process.component.role == "app"
+                             else process.component.stop_signal)
             for process in group:
                 self._reap(process)
 
@@ -388,6 +391,9 @@ class Supervisor:
 
     def status(self) -> dict:
         return status.collect(self)
+
+    def environment(self) -> dict[str, str]:
+        return plan.cluster_variables(self.spec, self.layout, self.ports)
 
 
 def _newer_files(sources: Path | None, made: Path) -> bool:
