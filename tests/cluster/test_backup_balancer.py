@@ -24,6 +24,7 @@ from cluster.netns import PREFIX, TestNetwork, namespaces, private_network
 from services.common import in_ci, log_tail
 from strongbox.cluster.render import render_haproxy
 from strongbox.cluster.render.keepalived import VrrpSpec, render_keepalived
+from strongbox.cluster.runtime import RuntimeAPI
 from strongbox.cluster.spec import BalancerSpec, Server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +41,7 @@ CLIENT = "198.51.100.31"
 APP_PORT, HTTP_PORT, ADMIN_PORT = 8000, 8080, 8404
 PRIORITIES = {"lb1": 150, "lb2": 100}
 LOAD_RATE, LOAD_SECONDS = 50, 12
+KILL_AFTER = 2.5  # seconds of the load's schedule served before the kill
 OUTAGE_BOUND = 8.0  # seconds; expected about 3 (check interval 1 s, fall 2, then the backup's skew time)
 
 
@@ -173,6 +175,10 @@ class Balancer:
             "--use-file", str(self.keepalived_config), "--pid", str(self.root / "keepalived.pid"),
             "--vrrp_pid", str(self.root / "vrrp.pid")))
 
+    def requests_served(self) -> int:
+        """Requests this HAProxy has passed to the app servers so far (health checks not counted)."""
+        return sum(server.total_sessions for server in RuntimeAPI(str(self.root / "haproxy.sock")).servers().values())
+
     def holds_floating_address(self) -> bool:
         return f"{FLOATING}/24" in TestNetwork.addresses(self.namespace)
 
@@ -205,9 +211,10 @@ def run_load(namespace: str, rate: int, duration: int) -> subprocess.Popen:
 
 
 def assert_served_before_and_after(result: dict, duration: float) -> None:
-    """Every request of the first 2 s (before the kill) and of the last 3 s (well after the outage) succeeded."""
+    """Every request of the schedule's first 2 s (before the kill) and of its last 3 s (well after the outage)
+    succeeded."""
     # The timeline is (bucket start s, ok, failed) per bucket of intended start time.
-    before = [(ok, failed) for start, ok, failed in result["timeline"] if start < 2]
+    before = [(ok, failed) for start, ok, failed in result["timeline"] if start < KILL_AFTER - 0.5]
     after = [(ok, failed) for start, ok, failed in result["timeline"] if start >= duration - 3]
     for what, buckets in (("before the kill", before), ("at the end", after)):
         assert sum(ok for ok, _ in buckets) > 0 and not any(failed for _, failed in buckets), \
@@ -232,8 +239,12 @@ def test_it_moves_the_floating_address_to_the_backup_when_the_active_haproxy_die
     print(f"\nlb1 (MASTER) holds {FLOATING} after {took:.1f} s")
 
     # If the test fails before the load ends, deleting the client's namespace kills it.
+    served = lb1.requests_served()
     load = run_load(client, rate=LOAD_RATE, duration=LOAD_SECONDS)
-    time.sleep(3.5)  # the generator's start-up, then 3 s of requests that must all succeed
+    # The kill comes once lb1 has served KILL_AFTER seconds of the schedule (however long the generator took to
+    # start on a busy machine), so the schedule's first seconds are known to have run before it.
+    wait_until(lambda: lb1.requests_served() - served >= LOAD_RATE * KILL_AFTER, "the load never reached lb1",
+               timeout=15, interval=0.05)
     processes.stop(lb1.haproxy, signal.SIGKILL)
     moved = wait_until(lb2.holds_floating_address, f"the floating address did not move to lb2: {logs(balancers)}",
                        timeout=10, interval=0.05)
@@ -268,3 +279,17 @@ def test_it_moves_the_floating_address_to_the_backup_when_the_active_haproxy_die
     assert not [name for name in namespaces() if name.startswith(PREFIX + network.tag)]
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, timeout=10)  # noqa: S603, S607
     assert leftover.stdout == ""
+
+
+def test_the_private_network_joins_its_hosts_and_is_deleted_even_when_the_block_fails():
+    with pytest.raises(RuntimeError, match="the test failed"), private_network() as network:
+        first, second = network.host("one", "198.51.100.41/24"), network.host("two", "198.51.100.42/24")
+        # Nothing listens on port 9: an immediate refusal (curl's 7) shows the packets crossed the bridge.
+        crossed = subprocess.run(TestNetwork.run(first, "curl", "-s", "-m", "2", "http://198.51.100.42:9/"),  # noqa: S603
+                                 capture_output=True, timeout=10)
+        assert crossed.returncode == 7
+        assert TestNetwork.addresses(second) == ["198.51.100.42/24"]
+        sleeper = subprocess.Popen(TestNetwork.run(second, "sleep", "60"), start_new_session=True)  # noqa: S603
+        raise RuntimeError("the test failed")
+    assert not [name for name in namespaces() if name.startswith(PREFIX + network.tag)]
+    assert sleeper.wait(timeout=5) == -signal.SIGKILL  # what ran inside was killed with its namespace
