@@ -42,7 +42,7 @@ APP_PORT, HTTP_PORT, ADMIN_PORT = 8000, 8080, 8404
 PRIORITIES = {"lb1": 150, "lb2": 100}
 LOAD_RATE, LOAD_SECONDS = 50, 12
 KILL_AFTER = 2.5  # seconds of the load's schedule served before the kill
-OUTAGE_BOUND = 8.0  # seconds; expected about 3 (check interval 1 s, fall 2, then the backup's skew time)
+OUTAGE_BOUND = 8.0  # seconds; measured 1.5-2 s here (check every 1 s, fall 2, FAULT releases the address at once)
 
 
 def wait_until(condition: Callable[[], bool], message: str, timeout: float = 20, interval: float = 0.1) -> float:
