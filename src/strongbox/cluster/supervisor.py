@@ -250,7 +250,7 @@ class Supervisor:
 
     def _signal(self, process: Process, signum: int) -> None:
         try:
-            os.kill(process.popen.pid, signum)
+            process.popen.send_signal(signum)
         except ProcessLookupError:
             pass
 
