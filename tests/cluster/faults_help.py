@@ -168,14 +168,17 @@ class Ledger:
         return [upload for upload in self.uploads if upload.status != 201]
 
 
-def upload_one(base_url: str, account: Account, title: str, content: bytes, timeout: float = 30) -> Upload:
-    """POST one text file through the API and record the answer: 201 with the stored SHA-256, or the failure."""
+def upload_one(base_url: str, account: Account, title: str, content: bytes, *, extension: str = "txt",
+               content_type: str = "text/plain", timeout: float = 30) -> Upload:
+    """POST one file (a text file unless told) through the API and record the answer: 201 with the stored
+    SHA-256, or the failure."""
     upload = Upload(title, hashlib.sha256(content).hexdigest())
     try:
         # A fresh connection per upload: a kept-alive connection to a killed server would fail them in pairs.
         answer = requests.post(f"{base_url}/api/v1/documents", timeout=timeout,
                                headers={"Authorization": f"Bearer {account.api_key}", "Connection": "close"},
-                               data={"title": title}, files={"file": (f"{title}.txt", content, "text/plain")})
+                               data={"title": title, "category": "other"},
+                               files={"file": (f"{title}.{extension}", content, content_type)})
     except requests.RequestException as error:
         upload.error = f"{type(error).__name__}: {error}"[:200]
         return upload
