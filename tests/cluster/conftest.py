@@ -35,6 +35,11 @@ def haproxy_binary() -> str:
 
 
 @pytest.fixture(scope="session")
+def keepalived_binary() -> str:
+    return require("keepalived")
+
+
+@pytest.fixture(scope="session")
 def certificate(tmp_path_factory) -> Path:
     """A PEM file with a self-signed certificate for localhost and 127.0.0.1 and its key, as HAProxy reads it."""
     openssl = require("openssl")

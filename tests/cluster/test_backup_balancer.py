@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from cluster.netns import PREFIX, TestNetwork, namespaces, private_network
-from services.common import in_ci, log_tail
+from services.common import log_tail
 from strongbox.cluster.render import render_haproxy
 from strongbox.cluster.render.keepalived import VrrpSpec, render_keepalived
 from strongbox.cluster.runtime import RuntimeAPI
@@ -30,7 +30,6 @@ from strongbox.cluster.spec import BalancerSpec, Server
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = REPO / ".venv" / "bin" / "python"
 STRONGBOX = REPO / ".venv" / "bin" / "strongbox"
-KEEPALIVED = "/usr/sbin/keepalived"
 OPENLOAD = REPO / "bench" / "openload.py"
 
 FLOATING = "198.51.100.100"
@@ -83,16 +82,6 @@ class Processes:
     def stop_all(self) -> None:
         for process in reversed(self.running):
             self.stop(process)
-
-
-@pytest.fixture(scope="session")
-def keepalived_binary() -> str:
-    # As conftest.require does for haproxy: missing fails under CI=true, skips elsewhere.
-    if not Path(KEEPALIVED).exists():
-        if in_ci():
-            pytest.fail("keepalived is not installed, and CI=true needs every test to run (make system-packages)")
-        pytest.skip("needs the keepalived binary")
-    return KEEPALIVED
 
 
 @pytest.fixture

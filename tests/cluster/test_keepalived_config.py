@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 
 from cluster.netns import TestNetwork, private_network
-from services.common import in_ci
 from strongbox.cluster.render.keepalived import SCRIPT, VrrpSpec, render_keepalived
 
-KEEPALIVED = Path("/usr/sbin/keepalived")
 CHECK = ("/usr/bin/curl", "-fsS", "-m", "1", "-o", "/dev/null", "http://127.0.0.1:8404/")
 
 
@@ -103,12 +101,8 @@ def test_the_spec_is_frozen():
 
 
 @pytest.fixture
-def keepalived() -> str:
-    if not KEEPALIVED.exists():
-        if in_ci():
-            pytest.fail("keepalived is not installed, and CI=true needs every test to run (make system-packages)")
-        pytest.skip("needs the keepalived binary")
-    return str(KEEPALIVED)
+def keepalived(keepalived_binary) -> str:
+    return keepalived_binary
 
 
 def config_test(keepalived: str, namespace: str, path: Path) -> subprocess.CompletedProcess:
