@@ -10,7 +10,7 @@ STRONGBOX := $(VENV)/bin/strongbox
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install install-dev system-packages check clean bench-servers
+.PHONY: run cluster test install install-dev system-packages cluster-packages check clean bench-servers bench-cluster
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,6 +32,12 @@ run: install
 	@echo
 	$(STRONGBOX) serve
 
+# The same on this machine as a cluster: PostgreSQL primary + replica, Redis, app servers and a task worker behind
+# HAProxy, in var/cluster/ (CLUSTER="--servers 3 --tls" to change it; `strongbox cluster --help`). Ctrl-C stops it.
+CLUSTER ?=
+cluster: install cluster-packages
+	$(STRONGBOX) cluster up $(CLUSTER)
+
 # Debian packages the tests drive: Chromium (browser tests), curl (the API walkthrough), openssl (a certificate for
 # the HTTPS server the security suite attacks), HAProxy and keepalived (the load balancers of the cluster tests;
 # iproute2 for their network namespaces), and the services
@@ -39,8 +45,13 @@ run: install
 SYSTEM_PACKAGES := chromium curl openssl haproxy keepalived iproute2 postgresql redis-server swift swift-proxy swift-object \
 	swift-container swift-account
 
-system-packages:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# What `make cluster` needs: the balancer and the data tier (openssl is not needed: the certificate is made in Python).
+CLUSTER_PACKAGES := haproxy postgresql redis-server
+PACKAGES = $(SYSTEM_PACKAGES)
+cluster-packages: PACKAGES = $(CLUSTER_PACKAGES)
+
+system-packages cluster-packages:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 		else echo "Not root, so not installing:$$missing. Tests needing them skip (and fail when CI=true)."; fi; \

@@ -136,6 +136,8 @@ def up(root: Path, spec: ClusterSpec, say) -> None:
                              str(layout.control_socket)})
         say(f"Strongbox cluster is up: {site_url(spec)}/ ({spec.servers} app servers behind HAProxy; "
             f"`strongbox cluster status --dir {root}`; Ctrl-C stops it)")
+        say(f"Create an account with `strongbox cluster manage --dir {root} createuser --username YOU --email "
+            "YOU@example.com`" + (f"; the certificate to trust is {layout.certificate}" if spec.tls else ""))
         supervisor.serve_forever()
         say("Stopping the cluster…")
     finally:
