@@ -124,3 +124,11 @@ def test_keepalived_accepts_the_rendered_config(keepalived, tmp_path, changes):
         config.write_text(render_keepalived(spec()).replace("interval 1", "interval 0.5"))
         refused = config_test(keepalived, namespace, config)
         assert refused.returncode != 0 and "interval" in refused.stderr
+
+
+def test_the_operations_guide_shows_the_config_as_rendered():
+    example = VrrpSpec(router_name="lb1", interface="eth0", virtual_router_id=51, priority=150,
+                       virtual_address="192.0.2.10/24", unicast_source="10.0.0.11", unicast_peers=("10.0.0.12",),
+                       track_command=("/usr/bin/curl", "-fsS", "-o", "/dev/null", "-m", "1", "http://127.0.0.1:8404/"))
+    guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    assert f"```keepalived\n{render_keepalived(example)}```" in guide
