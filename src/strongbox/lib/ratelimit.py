@@ -53,8 +53,3 @@ def release(key: str) -> None:
     except ValueError:  # the window ended and its counter is gone: nothing left to give back
         pass
 
-
-def blocked(ident: str, limit: int, window: int) -> int | None:
-    """Return seconds until the window ends if `ident` already used up `limit` events in it, else None."""
-    now = int(time.time())
-    return window - now % window if (cache.get(_key(ident, window, now)) or 0) >= limit else None
