@@ -189,12 +189,20 @@ def tree_cpu_seconds(pid: int) -> float:
     return sum(times.get(member, 0.0) for member in family)
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far (/proc/stat): who else was using the cores."""
+    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 @dataclass
 class Setup:
     name: str
     url: str
     in_rotation: tuple[str, ...]  # app servers the balancer may use ("" for the direct setup)
     apps: dict[str, int]  # app server name -> pid, whose CPU counts
+    haproxy: int = 0  # the balancer's pid (0: not in the path)
     steps: list[dict] = field(default_factory=list)
     peaks: list[float] = field(default_factory=list)
     steady: list[dict] = field(default_factory=list)
@@ -211,11 +219,17 @@ def prepare(runtime: RuntimeAPI, setup: Setup, all_apps: list[str]) -> None:
 def measure(setup: Setup, rate: float, duration: float, cookies: dict[str, str]) -> dict:
     """One open-model run at `rate`; the summary plus server CPU ms per answered request."""
     before = {name: tree_cpu_seconds(pid) for name, pid in setup.apps.items()}
+    balancer, (busy, total) = tree_cpu_seconds(setup.haproxy) if setup.haproxy else 0.0, machine_ticks()
     report = openload.run(setup.url, rate, duration, openload.Request(path=PAGE), timeout=10, cookies=cookies)
     cpu = sum(tree_cpu_seconds(pid) - before[name] for name, pid in setup.apps.items())
+    busy_after, total_after = machine_ticks()
     summary = report.summary()
     answered = summary["ok"] or 1
     summary["cpu_ms_per_request"] = round(cpu * 1000 / answered, 2)
+    if setup.haproxy:
+        summary["haproxy_cpu_ms_per_request"] = round((tree_cpu_seconds(setup.haproxy) - balancer) * 1000 / answered,
+                                                      3)
+    summary["machine_busy"] = round((busy_after - busy) / max(1, total_after - total), 2)
     summary["queue_growing"] = _queue_growing(report)
     return summary
 
@@ -250,7 +264,8 @@ def find_peak(setup: Setup, rates: list[float], first: int, step: float, cookies
         summary = measure(setup, rate, step, cookies)
         setup.steps.append({"round": round_, **summary})
         say(f"round {round_} {setup.name}: {rate:g}/s p50 {summary['p50_ms']} ms p99 {summary['p99_ms']} ms "
-            f"failed {summary['failed']} cpu {summary['cpu_ms_per_request']} ms/req"
+            f"failed {summary['failed']} cpu {summary['cpu_ms_per_request']} ms/req machine busy "
+            f"{summary['machine_busy']:.0%}"
             + (" -> overloaded" if overloaded(summary) else ""))
         if overloaded(summary):
             break
@@ -258,16 +273,17 @@ def find_peak(setup: Setup, rates: list[float], first: int, step: float, cookies
     return peak
 
 
-def build_setups(document: dict) -> tuple[list[Setup], list[str], int]:
+def build_setups(document: dict) -> tuple[list[Setup], list[str]]:
     apps = {entry["name"]: entry for entry in document["components"] if entry["role"] == "app"}
     names = sorted(apps)
     pids = {name: entry["pid"] for name, entry in apps.items()}
     first = names[0]
     haproxy = next(entry["pid"] for entry in document["components"] if entry["name"] == "haproxy")
     setups = [Setup("direct, 1 server", f"http://{apps[first]['address']}/", (), {first: pids[first]}),
-              Setup("HAProxy, 1 server", document["url"], (first,), {first: pids[first]}),
-              Setup("HAProxy, 2 servers", document["url"], tuple(names[:2]), {n: pids[n] for n in names[:2]})]
-    return setups, names, haproxy
+              Setup("HAProxy, 1 server", document["url"], (first,), {first: pids[first]}, haproxy),
+              Setup("HAProxy, 2 servers", document["url"], tuple(names[:2]), {n: pids[n] for n in names[:2]},
+                    haproxy)]
+    return setups, names
 
 
 def run_bench(cluster: Cluster, args: argparse.Namespace) -> dict:
@@ -279,7 +295,7 @@ def run_bench(cluster: Cluster, args: argparse.Namespace) -> dict:
     if args.cpu is not None:
         # The generator keeps to one core so it cannot take both from the servers; they still share it.
         os.sched_setaffinity(0, {args.cpu})
-    setups, names, _haproxy = build_setups(document)
+    setups, names = build_setups(document)
     runtime = RuntimeAPI(document["balancer"]["runtime_socket"])
     rates = ladder(args.start, args.factor, args.max_rate)
     for round_ in range(1, args.rounds + 1):
@@ -299,7 +315,8 @@ def run_bench(cluster: Cluster, args: argparse.Namespace) -> dict:
                 summary = measure(setup, round(base * fraction, 1), args.steady, cookies)
                 setup.steady.append({"round": round_, "fraction": fraction, **summary})
                 say(f"round {round_} {setup.name}: {fraction:.0%} of peak = {summary['rate']:g}/s "
-                    f"p50 {summary['p50_ms']} ms p99 {summary['p99_ms']} ms cpu {summary['cpu_ms_per_request']} ms/req")
+                    f"p50 {summary['p50_ms']} ms p99 {summary['p99_ms']} ms cpu {summary['cpu_ms_per_request']} ms/req "
+                    f"machine busy {summary['machine_busy']:.0%}")
     prepare(runtime, setups[-1], names)
     return analyse(setups, args, document)
 
@@ -311,6 +328,7 @@ def _median_of(rows: list[dict], key: str) -> float:
 def analyse(setups: list[Setup], args: argparse.Namespace, document: dict) -> dict:
     """Medians over the rounds: peaks, latency and CPU at 50/80 % of peak, the balancer's cost, the scaling."""
     result = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores": os.cpu_count(),
+              "load_average_start": args.load_start, "load_average_end": [round(value, 2) for value in os.getloadavg()],
               "page": PAGE, "rounds": args.rounds, "step_s": args.step, "steady_s": args.steady,
               "ladder": {"start": args.start, "factor": args.factor}, "generator_core": args.cpu,
               "spec": document.get("spec"), "setups": {}}
@@ -319,8 +337,12 @@ def analyse(setups: list[Setup], args: argparse.Namespace, document: dict) -> di
         for fraction in (0.5, 0.8):
             rows = [row for row in setup.steady if row["fraction"] == fraction]
             steady[f"{fraction:.0%}"] = {key: _median_of(rows, key) for key in
-                                         ("rate", "p50_ms", "p99_ms", "cpu_ms_per_request", "achieved_rate")}
+                                         ("rate", "p50_ms", "p99_ms", "cpu_ms_per_request", "achieved_rate",
+                                          "machine_busy")}
             steady[f"{fraction:.0%}"]["failed"] = sum(row["failed"] for row in rows)
+            if setup.haproxy:
+                steady[f"{fraction:.0%}"]["haproxy_cpu_ms_per_request"] = _median_of(rows,
+                                                                                     "haproxy_cpu_ms_per_request")
         result["setups"][setup.name] = {"peak_rate": statistics.median(setup.peaks), "peaks": setup.peaks,
                                         "steady": steady, "steady_runs": setup.steady, "steps": setup.steps}
     direct, one, two = (result["setups"][setup.name] for setup in setups)
@@ -392,15 +414,20 @@ def markdown(result: dict, images: list[str]) -> str:
         + ": absolute rates are lower bounds, and the 2-server setup competes with the generator for the second core. "
         "CPU ms per request (from /proc, the app servers' process trees) is the figure that stays stable.",
         "",
+        f"Load average (1, 5, 15 min) at the start {result['load_average_start']}, at the end "
+        f"{result['load_average_end']}: other work shared the machine during the run. \"Machine busy\" is the share "
+        "of all cores in use during a run (/proc/stat), everything included.",
+        "",
         "| setup | peak (req/s) | peaks by round | rate @50 % | p50 / p99 ms @50 % | rate @80 % | p50 / p99 ms @80 % "
-        "| CPU ms/req @80 % |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
+        "| app CPU ms/req @80 % | HAProxy CPU ms/req @80 % | machine busy @80 % |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, setup in result["setups"].items():
         half, most = setup["steady"]["50%"], setup["steady"]["80%"]
         lines.append(f"| {name} | {setup['peak_rate']:g} | {', '.join(f'{peak:g}' for peak in setup['peaks'])} | "
                      f"{half['rate']:g} | {half['p50_ms']} / {half['p99_ms']} | {most['rate']:g} | "
-                     f"{most['p50_ms']} / {most['p99_ms']} | {most['cpu_ms_per_request']} |")
+                     f"{most['p50_ms']} / {most['p99_ms']} | {most['cpu_ms_per_request']} | "
+                     f"{most.get('haproxy_cpu_ms_per_request', '–')} | {most['machine_busy']:.0%} |")
     added, scaling = result["balancer_added_ms"], result["scaling"]
     lines += [
         "",
@@ -408,7 +435,7 @@ def markdown(result: dict, images: list[str]) -> str:
         f"{added['50%']['p99_ms']} ms at 50 %; p50 {added['80%']['p50_ms']} ms, p99 {added['80%']['p99_ms']} ms at "
         "80 %.",
         f"- **Scaling** (peak of (3) ÷ peak of (2)): {scaling['peak_ratio']}× with 2 servers, "
-        f"{scaling['efficiency_per_server']} per server (1.0 would be linear).",
+        f"{scaling['efficiency_per_server']} per server (1.0 would be linear)." + _saturation(result),
         "- Failed requests in the steady runs: "
         + ", ".join(f"{name} {setup['steady']['50%']['failed'] + setup['steady']['80%']['failed']}"
                     for name, setup in result["setups"].items()) + ".",
@@ -419,6 +446,16 @@ def markdown(result: dict, images: list[str]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _saturation(result: dict) -> str:
+    """Say so when the cores were nearly all busy already at 80 % of the two-server peak."""
+    busy = result["setups"]["HAProxy, 2 servers"]["steady"]["80%"]["machine_busy"]
+    if busy < 0.85:
+        return ""
+    return (f" At 80 % of the two-server peak the machine was already {busy:.0%} busy: the second server found no "
+            "idle core, so this ratio measures the machine, not the balancer; CPU ms per request is what carries "
+            "over to a machine with a core per server.")
 
 
 def write(result: dict, out: Path) -> None:
@@ -448,6 +485,7 @@ def arguments() -> argparse.Namespace:
 def main() -> None:
     args = arguments()
     started = time.monotonic()
+    args.load_start = [round(value, 2) for value in os.getloadavg()]
     cluster = Cluster()
     say(f"starting the cluster in {cluster.root}")
     try:
