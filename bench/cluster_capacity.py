@@ -459,6 +459,9 @@ def markdown(result: dict, images: list[str]) -> str:
         "",
         *[f"![{image}]({image})" for image in images],
         "",
+        "CPU per request is higher at the lowest rates because the servers' idle work (a health check from the "
+        "balancer every second, housekeeping) is shared by few requests.",
+        "",
         "Raw figures, every ladder step and steady run: [cluster.json](cluster.json).",
         "",
     ]
