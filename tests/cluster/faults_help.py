@@ -216,36 +216,29 @@ def upload_while(stop: threading.Event, base_url: str, account: Account, ledger:
     return next(counter)
 
 
-def download_mismatches(base_url: str, account: Account, uploads: list[Upload]) -> list[str]:
-    """Download every acknowledged upload; return a line for each that is missing or differs from what was sent."""
+def check_downloads(base_url: str, account: Account, acknowledged: list[Upload]) -> tuple[int, list[str]]:
+    """Download every document the account has, once: each acknowledged upload must be there with the bytes that
+    were sent, and every document, acknowledged or not, must hold the file its SHA-256 describes (an upload cut off
+    half-way must not leave half a file behind a document). Return (documents, a line for each mismatch)."""
+    digests: dict[str, str] = {}
     wrong = []
     with requests.Session() as client:
         client.headers["Authorization"] = f"Bearer {account.api_key}"
-        for upload in uploads:
-            answer = client.get(f"{base_url}/api/v1/documents/{upload.document_id}/content", timeout=30)
-            digest = hashlib.sha256(answer.content).hexdigest()
-            if answer.status_code != 200 or digest != upload.sha256:
-                wrong.append(f"{upload.title} ({upload.document_id}): {answer.status_code}, sha256 {digest}")
-    return wrong
-
-
-def stored_mismatches(base_url: str, account: Account) -> tuple[int, list[str]]:
-    """Every document the account has, whatever its client was told: does its file match its recorded SHA-256?
-    (An upload cut off half-way must not leave half a file behind a document.) Return (documents, mismatches)."""
-    wrong, count, page = [], 0, 1
-    with requests.Session() as client:
-        client.headers["Authorization"] = f"Bearer {account.api_key}"
-        while True:
+        page, pages = 1, 1
+        while page <= pages:
             listing = client.get(f"{base_url}/api/v1/documents", params={"page": page, "page_size": 100},
                                  timeout=30).json()
             for document in listing["results"]:
-                count += 1
-                content = client.get(f"{base_url}{document['content_url']}", timeout=30).content
-                if hashlib.sha256(content).hexdigest() != document["sha256"]:
-                    wrong.append(f"{document['title']} ({document['id']}): stored file differs from its sha256")
-            if page >= listing["pages"]:
-                return count, wrong
-            page += 1
+                answer = client.get(f"{base_url}{document['content_url']}", timeout=30)
+                digests[document["id"]] = hashlib.sha256(answer.content).hexdigest() if answer.ok else ""
+                if digests[document["id"]] != document["sha256"]:
+                    wrong.append(f"{document['title']} ({document['id']}): {answer.status_code}, the file differs "
+                                 "from its SHA-256")
+            page, pages = page + 1, listing["pages"]
+    wrong += [f"{upload.title} ({upload.document_id}): acknowledged, but "
+              + ("missing" if upload.document_id not in digests else "not the bytes sent")
+              for upload in acknowledged if digests.get(upload.document_id) != upload.sha256]
+    return len(digests), wrong
 
 
 def slow_pdf(word: str, *, pages: int, operators: int) -> bytes:
