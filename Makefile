@@ -76,3 +76,9 @@ clean:
 bench-servers: $(UV)
 	$(UV) sync --frozen --group bench --python $(PYTHON)
 	$(VENV)/bin/python bench/servers.py
+
+# Capacity of the cluster: the list page on one app server, through HAProxy to one and to two, in one run
+# (bench/results/cluster.md).
+bench-cluster: $(UV) cluster-packages
+	$(UV) sync --frozen --group bench --python $(PYTHON)
+	$(VENV)/bin/python bench/cluster_capacity.py
