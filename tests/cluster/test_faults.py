@@ -121,7 +121,8 @@ def describe(name: str, report: openload.Report) -> str:
 
 
 def signed_out(report: openload.Report) -> int:
-    """Answers of the list page that were not the signed-in page (a sign-in redirect is a 302, not a failure)."""
+    """Answers other than 200: for the list page a lost session shows as a redirect to sign in (302), which the
+    load generator counts as ok."""
     return sum(1 for result in report.results if result.status and result.status != 200)
 
 
