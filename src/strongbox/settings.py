@@ -205,11 +205,12 @@ REPLICA_PIN_SECONDS = env_int("STRONGBOX_REPLICA_PIN_SECONDS", 10, minimum=0)
 REPLICA_MAX_LAG_SECONDS = env_int("STRONGBOX_REPLICA_MAX_LAG_SECONDS", 5, minimum=0)
 REPLICA_RETRY_SECONDS = env_int("STRONGBOX_REPLICA_RETRY_SECONDS", 5, minimum=1)
 
+REDIS_TIMEOUT_SECONDS = env_int("STRONGBOX_REDIS_TIMEOUT_MILLISECONDS", 250, minimum=1) / 1000
 if REDIS_URL:
     # A Redis outage degrades the cache to misses instead of failing requests (ops/cache.py); /readyz says so.
     # The timeout is what one call costs when Redis hangs instead of refusing (the breaker then skips it for a
     # few seconds): a healthy Redis on the same network answers in well under a millisecond.
-    _redis_timeout = env_int("STRONGBOX_REDIS_TIMEOUT_MILLISECONDS", 250, minimum=1) / 1000
+    _redis_timeout = REDIS_TIMEOUT_SECONDS
     CACHES = {"default": {"BACKEND": "strongbox.ops.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
                           "KEY_PREFIX": "strongbox",
                           "OPTIONS": {"socket_connect_timeout": _redis_timeout, "socket_timeout": _redis_timeout}}}

@@ -115,6 +115,17 @@ def test_pages_and_downloads_work_while_redis_is_down(alice_client, document, cl
     assert client.get("/readyz").json()["status"] == "ok"
 
 
+def test_readyz_answers_within_the_balancers_check_timeout_while_redis_hangs(cluster, client):
+    # Found under load through HAProxy (tests/cluster/test_faults.py): the task queue's probe waited out Huey's 2 s
+    # socket timeout, every server failed its check (2 s) at once, and the balancer had no server left.
+    with cluster.redis.frozen():
+        started = time.monotonic()
+        ready = client.get("/readyz")
+        took = time.monotonic() - started
+    assert ready.status_code == 200 and ready.json()["status"] == "degraded", ready.content
+    assert took < 1.0, took  # the cache's probe (and with Huey on Redis, the queue's) gives up after 250 ms
+
+
 def test_an_invalidation_lost_while_redis_was_unreachable_leaves_no_stale_value(cluster):
     cache.set("totals", "before")
     cache.set("other", "kept?")

@@ -144,3 +144,20 @@ def test_a_rate_limit_keeps_counting_while_redis_is_frozen(settings, redis_serve
         # Counted in the process from the first failure on: the old wrapper counted every call as the first.
         statuses = [alice_client.get("/api/v1/me").status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
+
+
+def test_the_readiness_probe_of_a_redis_task_queue_gives_up_quickly_while_redis_hangs(redis_server, monkeypatch):
+    from huey import RedisHuey
+
+    from strongbox.ops import views
+
+    # Configured as settings.HUEY is with Redis: the consumer's connections wait 2 s.
+    pool = redis.ConnectionPool.from_url(redis_server.url, socket_connect_timeout=1, socket_timeout=2)
+    monkeypatch.setattr(views, "HUEY", RedisHuey("strongbox", connection_pool=pool))
+    views._check_tasks()
+    with redis_server.frozen():
+        started = time.monotonic()
+        with pytest.raises(redis.TimeoutError):
+            views._check_tasks()
+        took = time.monotonic() - started
+    assert took < 0.6, took  # the balancer's check allows 2 s for every probe of /readyz together

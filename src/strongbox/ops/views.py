@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -18,6 +19,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from huey.contrib.djhuey import HUEY
+from huey.storage import RedisStorage
 
 from strongbox.api.errors import problem
 from strongbox.ops.dbrouter import replica_aliases
@@ -44,7 +46,17 @@ def _check_storage() -> None:
 
 
 def _check_tasks() -> None:
-    HUEY.storage.queue_size()
+    storage = HUEY.storage
+    if isinstance(storage, RedisStorage):
+        # Huey's own connections wait 2 s (longer than its consumer's blocking read); a probe must answer well
+        # within the balancer's check timeout even when Redis hangs, or every server is taken out at once.
+        pool, timeout = storage.conn.connection_pool, settings.REDIS_TIMEOUT_SECONDS
+        options = {**pool.connection_kwargs, "socket_timeout": timeout, "socket_connect_timeout": timeout}
+        with redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class,
+                                                              **options)) as client:
+            client.llen(storage.queue_key)
+        return
+    storage.queue_size()
 
 
 def _check_cache() -> None:
