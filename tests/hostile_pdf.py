@@ -8,7 +8,8 @@ inflates to `operators` text operators. Either costs pypdf about a second per 15
 import zlib
 
 
-def _pdf(objects: list[bytes]) -> bytes:
+def pdf_from_objects(objects: list[bytes]) -> bytes:
+    """A PDF file of these objects (numbered from 1, the first the catalog), with its cross-reference table."""
     out = bytearray(b"%PDF-1.7\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -44,7 +45,7 @@ def page_tree_bomb(*, fanout: int = 10, depth: int = 3, operators: int = 5000) -
         kids = b" ".join([b"%d 0 R" % (number + 1)] * fanout)
         objects.append(b"<< /Type /Pages %s/Kids [%s] /Count %d >>" % (parent, kids, fanout ** (depth - level)))
     objects.append(_page(4 + depth - 1))
-    return _pdf(objects)
+    return pdf_from_objects(objects)
 
 
 def shared_content_bomb(*, pages: int = 40, operators: int = 200_000) -> bytes:
@@ -52,4 +53,4 @@ def shared_content_bomb(*, pages: int = 40, operators: int = 200_000) -> bytes:
     kids = b" ".join(b"%d 0 R" % (5 + index) for index in range(pages))
     objects = [_CATALOG, _FONT, _content(operators), b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)]
     objects += [_page(4)] * pages
-    return _pdf(objects)
+    return pdf_from_objects(objects)

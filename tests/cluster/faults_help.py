@@ -17,6 +17,8 @@ import openload
 import requests
 from running import ROOT, RunningCluster
 
+from hostile_pdf import pdf_from_objects
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -253,15 +255,7 @@ def slow_pdf(word: str, *, pages: int, operators: int) -> bytes:
     objects = [b"<< /Type /Catalog /Pages 4 0 R >>", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
                b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(packed), packed),
                b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages), *[page] * pages]
-    out, offsets = bytearray(b"%PDF-1.7\n"), []
-    for number, text in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, text)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return pdf_from_objects(objects)
 
 
 def extracting_worker(worker_pids: dict[str, int]) -> str | None:
