@@ -13,9 +13,7 @@ def collect(supervisor) -> dict:
     balancer = _balancer_view(supervisor)
     now = supervisor.clock()
     components = []
-    with supervisor._lock:
-        processes = list(supervisor.processes.values())
-    for process in processes:
+    for process in supervisor.snapshot():
         component = process.component
         entry = {"name": component.name, "role": component.role, "pid": process.pid, "address": component.address,
                  "port": component.port, "state": process.state, "restarts": process.restarts,

@@ -160,7 +160,8 @@ class Supervisor:
                 component.command, env=self._env(component.env), stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, user=component.user, process_group=0,
                 preexec_fn=functools.partial(die_with_parent, os.getpid()))
-        process.state, process.started_at, process.restart_at = "starting", self.clock(), None
+        # Wanted again from here on, set on the thread that watches: a restart cannot be scheduled in between.
+        process.state, process.started_at, process.restart_at, process.wanted = "starting", self.clock(), None, True
         return None
 
     def _on_main_thread(self, work):
@@ -303,7 +304,6 @@ class Supervisor:
             process = self.process(name)
             if process.wanted and process.pid is not None:
                 return f"{name} is running already"
-            process.wanted = True
             self._start(name)
             self._wait(lambda: self._ready(process.component), f"{name} did not become ready", name)
             process.state = "running"
@@ -391,6 +391,10 @@ class Supervisor:
 
     def status(self) -> dict:
         return status.collect(self)
+
+    def snapshot(self) -> list[Process]:
+        with self._lock:
+            return list(self.processes.values())
 
     def environment(self) -> dict[str, str]:
         return plan.cluster_variables(self.spec, self.layout, self.ports)
