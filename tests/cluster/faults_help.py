@@ -9,15 +9,12 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import openload
 import requests
 from running import ROOT, RunningCluster
-
-from hostile_pdf import pdf_from_objects
 
 PASSWORD = "correct horse battery staple"
 
@@ -241,21 +238,6 @@ def check_downloads(base_url: str, account: Account, acknowledged: list[Upload])
               + ("missing" if upload.document_id not in digests else "not the bytes sent")
               for upload in acknowledged if digests.get(upload.document_id) != upload.sha256]
     return len(digests), wrong
-
-
-def slow_pdf(word: str, *, pages: int, operators: int) -> bytes:
-    """A small text PDF that takes pypdf about a second per 30,000 text operators of each page to read (measured
-    on this 2-core machine: 3 pages × 30,000 in 3.3 s): `pages` pages drawing one content stream, `word` on a
-    line of its own and then `operators` times the letter x."""
-    body = b"BT /F1 1 Tf (%s) Tj 0 -2 Td " % word.encode() + b"(x) Tj " * operators + b"ET"
-    packed = zlib.compress(body, 9)
-    page = (b"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 10 10] /Resources << /Font << /F1 2 0 R >> >> "
-            b"/Contents 3 0 R >>")
-    kids = b" ".join(b"%d 0 R" % (5 + index) for index in range(pages))
-    objects = [b"<< /Type /Catalog /Pages 4 0 R >>", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-               b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(packed), packed),
-               b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages), *[page] * pages]
-    return pdf_from_objects(objects)
 
 
 def extracting_worker(worker_pids: dict[str, int]) -> str | None:

@@ -24,11 +24,12 @@ from faults_help import (
     create_account,
     extracting_worker,
     sign_in,
-    slow_pdf,
     upload_one,
     upload_while,
 )
 from running import RunningCluster
+
+from hostile_pdf import slow_pdf
 
 pytestmark = pytest.mark.skipif(settings.SCALE_OUT_RUN, reason="the cluster runs its own data tier: the "
                                 "embedded pass runs it once")

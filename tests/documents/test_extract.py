@@ -163,3 +163,44 @@ def test_the_time_limit_follows_the_files_size():
     assert time_limit(5_000, minimum=5, per_mb=20, maximum=60) == pytest.approx(5.1, abs=0.01)
     assert time_limit(MB, minimum=5, per_mb=20, maximum=60) == 25
     assert time_limit(50 * MB, minimum=5, per_mb=20, maximum=60) == 60
+
+
+def test_the_extraction_child_dies_with_a_worker_killed_mid_extraction(tmp_path):
+    # A task worker killed with SIGKILL (a crash, an OOM kill) must not leave its child parsing on: the job runs
+    # again on another worker once its lease ends.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from hostile_pdf import slow_pdf
+
+    path = tmp_path / "slow.pdf"
+    path.write_bytes(slow_pdf("zebra", pages=20, operators=30_000))  # about 20 s of parsing
+    worker = subprocess.Popen([sys.executable, "-c", "import sys; from strongbox.documents.extract.runner import "  # noqa: S603
+                               "run_extraction; run_extraction(sys.argv[1], 'pdf', timeout=60)", str(path)])
+    try:
+        deadline = time.monotonic() + 20
+        while not (children := _children_of(worker.pid)):
+            assert time.monotonic() < deadline and worker.poll() is None, "no extraction child started"
+            time.sleep(0.05)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    deadline = time.monotonic() + 5
+    while any(os.path.exists(f"/proc/{child}") for child in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [child for child in children if os.path.exists(f"/proc/{child}")]
+
+
+def _children_of(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found

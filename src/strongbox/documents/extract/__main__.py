@@ -15,6 +15,7 @@ import resource
 import sys
 
 from strongbox.documents.extract import extract_text
+from strongbox.ops.appserver import die_with_parent
 
 EXIT_DAMAGED = 2
 EXIT_OUT_OF_MEMORY = 3
@@ -56,8 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-bytes", type=int, help="address-space limit for this process")
     parser.add_argument("--cpu-seconds", type=int, help="CPU-time limit for this process")
     parser.add_argument("--max-pages", type=int, help="read at most this many pages of a PDF")
+    parser.add_argument("--parent", type=int, help="die when this process (the caller) dies")
     args = parser.parse_args(argv)
 
+    if args.parent:
+        # A task worker killed mid-extraction must not leave its child parsing on (the job runs again elsewhere).
+        die_with_parent(args.parent)
     limit_resources(args.memory_bytes, args.cpu_seconds)
     # pypdf logs a warning for every flaw it works around; the outcome is all the caller needs.
     logging.getLogger("pypdf").setLevel(logging.ERROR)

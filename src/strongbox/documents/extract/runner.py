@@ -58,6 +58,9 @@ def run_extraction(path: str, extension: str, *, timeout: float = 60, memory_byt
         "--cpu-seconds", str(max(1, math.ceil(timeout))),
         "--max-chars", str(max_chars),
         *(("--max-pages", str(max_pages)) if max_pages is not None else ()),
+        # The calling thread waits in subprocess.run until the child ends, so the kernel's parent-death signal
+        # (which follows the thread that started the child) fires only when the whole worker process dies.
+        "--parent", str(os.getpid()),
         "--", extension, path,
     ]
     try:
