@@ -35,6 +35,16 @@ def haproxy_binary() -> str:
 
 
 @pytest.fixture(scope="session")
+def cluster_binaries(haproxy_binary) -> None:
+    """What `strongbox cluster up` runs besides Strongbox: HAProxy, Redis and PostgreSQL."""
+    require("redis-server")
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
+        if in_ci():
+            pytest.fail("PostgreSQL is not installed, and CI=true needs every test to run (make system-packages)")
+        pytest.skip("needs PostgreSQL")
+
+
+@pytest.fixture(scope="session")
 def keepalived_binary() -> str:
     return require("keepalived")
 

@@ -15,11 +15,7 @@ pytestmark = pytest.mark.skipif(settings.SCALE_OUT_RUN, reason="the cluster runs
 
 
 @pytest.fixture(scope="module")
-def cluster(request):
-    for binary in ("haproxy", "redis-server"):
-        from conftest import require
-
-        require(binary)
+def cluster(cluster_binaries):
     running = RunningCluster("--servers", "2", "--workers", "1")
     yield running
     running.stop()

@@ -49,16 +49,8 @@ CLUSTER_ENV = {
 }
 
 
-def _requires():
-    from conftest import require
-
-    for binary in ("haproxy", "redis-server"):
-        require(binary)
-
-
 @pytest.fixture(scope="module")
-def cluster():
-    _requires()
+def cluster(cluster_binaries):
     running = RunningCluster("--servers", "2", "--workers", "2", env=CLUSTER_ENV)
     yield running
     running.stop()

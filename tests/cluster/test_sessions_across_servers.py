@@ -19,10 +19,7 @@ REQUESTS = 8
 
 
 @pytest.mark.parametrize("sessions", ["local", "db", "cache", "cached_db", "signed_cookies"])
-def test_it_keeps_a_signed_in_user_signed_in_on_every_server_unless_sessions_are_local(sessions):
-    from conftest import require
-
-    require("haproxy")
+def test_it_keeps_a_signed_in_user_signed_in_on_every_server_unless_sessions_are_local(sessions, cluster_binaries):
     # Sticky for the local store: a browser that keeps the balancer's cookie stays on one server; one that drops
     # it (as a client without cookies for that name would) is balanced as without --sticky. One cluster shows both.
     cluster = RunningCluster("--servers", "2", "--workers", "0", "--web-workers", "1", "--sessions", sessions,

@@ -21,10 +21,7 @@ CLIENT = "127.0.0.9"  # a loopback address of the browser's own, so the audit lo
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    from conftest import require
-
-    require("haproxy")
+def cluster(cluster_binaries):
     running = RunningCluster("--tls", "--servers", "2", "--workers", "0", "--web-workers", "1",
                              env={"STRONGBOX_PASSWORD": PASSWORD})
     created = running.manage("createuser", "--username", "dave", "--email", "dave@example.com")

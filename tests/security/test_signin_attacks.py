@@ -110,7 +110,9 @@ def test_a_burst_of_failed_sign_ins_does_not_stall_other_users(busy_server):
     assert max(latencies) < 3, latencies
     statuses = [future.result() for future in burst]
     # Those that found no check slot were told so at once, not queued behind the others.
-    assert set(statuses) <= {400, 503} and statuses.count(400) <= 6, statuses
+    # Four checks run at once (two processes, two slots each), each holding its slot about a second; the few
+    # requests that arrive later than the rest (TLS handshakes on a loaded machine) may find one free again.
+    assert set(statuses) <= {400, 503} and statuses.count(503) >= 25, statuses
 
 
 def test_the_right_password_to_an_account_not_activated_says_so(busy_server):
