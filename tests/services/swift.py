@@ -136,8 +136,21 @@ class Swift:
                             aws_secret_access_key=self.secret_key, region_name=self.region,
                             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
 
-    def create_bucket(self, name: str):
-        self.client().create_bucket(Bucket=name)
+    def create_bucket(self, name: str, timeout: float = 30):
+        """Create a bucket, retrying while Swift answers 5xx: right after start-up the container server may still
+        be opening its databases (a CI run once got InternalError twice in a row here)."""
+        from botocore.exceptions import ClientError
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.client().create_bucket(Bucket=name)
+                return
+            except ClientError as error:
+                status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                if status < 500 or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.5)
 
     def log(self, name: str = "proxy") -> Path:
         """The log of a server ("account", "container", "object" or "proxy"), while it runs."""
