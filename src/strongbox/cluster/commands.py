@@ -36,10 +36,14 @@ def postgres_bin() -> Path:
     return found[-1].parent
 
 
+def root_postgres_dir(root: Path) -> Path:
+    """Where a cluster run as root keeps PostgreSQL's data: one directory per cluster directory."""
+    return ROOT_POSTGRES_DIR / hashlib.sha256(str(root).encode()).hexdigest()[:12]
+
+
 def layout_for(root: Path) -> Layout:
     if os.geteuid() == 0:
-        postgres = ROOT_POSTGRES_DIR / hashlib.sha256(str(root).encode()).hexdigest()[:12]
-        user = "postgres"
+        postgres, user = root_postgres_dir(root), "postgres"
     else:
         postgres, user = root / "postgres", None
     return Layout(root=root, postgres=postgres, python=sys.executable, postgres_bin=postgres_bin(),
@@ -171,8 +175,7 @@ def destroy(root: Path) -> str:
     lock = _lock(root)
     try:
         if os.geteuid() == 0:
-            shutil.rmtree(ROOT_POSTGRES_DIR / hashlib.sha256(str(root).encode()).hexdigest()[:12],
-                          ignore_errors=True)
+            shutil.rmtree(root_postgres_dir(root), ignore_errors=True)
         shutil.rmtree(root)
     finally:
         lock.close()

@@ -209,24 +209,25 @@ class Supervisor:
             self._watch()
 
     def _watch(self) -> None:
+        # Over a snapshot, not under the lock: a readiness probe may take seconds, and `status` must not wait.
         now = self.clock()
-        with self._lock:
-            for name, process in list(self.processes.items()):
-                if process.popen is None or not process.wanted:
-                    continue
-                returncode = process.popen.poll()
-                if returncode is not None and process.restart_at is None:
-                    process.failures = 1 if now - process.started_at >= STABLE_AFTER else process.failures + 1
-                    delay = RESTART_DELAYS[min(process.failures, len(RESTART_DELAYS)) - 1]
-                    process.last_exit, process.state, process.restart_at = describe_exit(returncode), "restarting", \
-                        now + delay
-                    self._note(f"{name} {process.last_exit}; restarting in {delay} s")
-                elif process.restart_at is not None and now >= process.restart_at:
-                    process.restarts += 1
-                    self._start(name)
-                elif process.state == "starting" and self._ready(process.component):
-                    process.state = "running"
-                    self._note(f"{name}: ready again")
+        for process in self.snapshot():
+            name = process.component.name
+            if process.popen is None or not process.wanted:
+                continue
+            returncode = process.popen.poll()
+            if returncode is not None and process.restart_at is None:
+                process.failures = 1 if now - process.started_at >= STABLE_AFTER else process.failures + 1
+                delay = RESTART_DELAYS[min(process.failures, len(RESTART_DELAYS)) - 1]
+                process.last_exit, process.state, process.restart_at = describe_exit(returncode), "restarting", \
+                    now + delay
+                self._note(f"{name} {process.last_exit}; restarting in {delay} s")
+            elif process.restart_at is not None and now >= process.restart_at:
+                process.restarts += 1
+                self._start(name)
+            elif process.state == "starting" and self._ready(process.component):
+                process.state = "running"
+                self._note(f"{name}: ready again")
 
     def _note(self, message: str) -> None:
         line = f"{time.strftime('%H:%M:%S')} {message}"
