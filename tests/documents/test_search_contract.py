@@ -68,6 +68,15 @@ def test_index_is_an_upsert_and_remove_forgets(backend):
     assert backend.search(owner_id=1, query="new") == []
 
 
+def test_index_many_is_an_upsert_of_each_entry(backend):
+    backend.index(entry(1, body="old words"))
+    backend.index_many([entry(1, body="new words"), entry(2, body="new words"), entry(3, body="other")])
+    assert backend.search(owner_id=1, query="old") == []
+    assert sorted(backend.search(owner_id=1, query="new")) == [1, 2]
+    backend.index_many([])
+    assert backend.search(owner_id=1, query="other") == [3]
+
+
 def test_it_returns_nothing_for_a_query_without_words(backend):
     backend.index(entry(1, body="anything"))
     assert backend.search(owner_id=1, query="  ?! \" * ") == []

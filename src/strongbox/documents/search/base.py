@@ -56,9 +56,13 @@ class SearchBackend(ABC):
     as HTML, escaped, with matched words in <mark>. Writes are upserts and are safe to repeat.
     """
 
-    @abstractmethod
     def index(self, entry: IndexEntry) -> None:
         """Add or replace the entry for entry.document_id."""
+        self.index_many([entry])
+
+    @abstractmethod
+    def index_many(self, entries: list[IndexEntry]) -> None:
+        """Add or replace the entries (one statement per kind for a bulk load)."""
 
     @abstractmethod
     def remove(self, document_id: int) -> None:

@@ -73,7 +73,7 @@ class PostgresSearchBackend(SqlSearchBackend):
     def snippet_params(self, expression: str, document_ids: list[int]) -> list:
         return [MARK_START, expression, MARK_START, MARK_END, document_ids]
 
-    def index(self, entry: IndexEntry) -> None:
+    def index_many(self, entries: list[IndexEntry]) -> None:
         with self.writing().cursor() as cursor:
-            cursor.execute(UPSERT_SQL, [entry.document_id, entry.owner_id, entry.title, entry.tags,
-                                        entry.description, entry.body[:MAX_BODY_CHARS]])
+            cursor.executemany(UPSERT_SQL, [[entry.document_id, entry.owner_id, entry.title, entry.tags,
+                                             entry.description, entry.body[:MAX_BODY_CHARS]] for entry in entries])

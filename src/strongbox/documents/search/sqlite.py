@@ -44,8 +44,8 @@ class SqliteSearchBackend(SqlSearchBackend):
         marks = [MARK_START, MARK_END]
         return [*marks, MARK_START, *marks, *marks, expression, json.dumps(document_ids)]
 
-    def index(self, entry: IndexEntry) -> None:
+    def index_many(self, entries: list[IndexEntry]) -> None:
         with self.writing().cursor() as cursor:
-            cursor.execute(DELETE_SQL, [entry.document_id])
-            cursor.execute(INSERT_SQL, [entry.document_id, entry.owner_id, entry.title, entry.tags,
-                                        entry.description, entry.body])
+            cursor.executemany(DELETE_SQL, [[entry.document_id] for entry in entries])
+            cursor.executemany(INSERT_SQL, [[entry.document_id, entry.owner_id, entry.title, entry.tags,
+                                             entry.description, entry.body] for entry in entries])
