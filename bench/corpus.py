@@ -35,7 +35,7 @@ START = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 
 def vocabulary() -> list[str]:
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # noqa: S311 - a fixed corpus, not a secret
     words: set[str] = set()
     while len(words) < 1000:
         words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))))
@@ -63,7 +63,7 @@ def rare_numbers(count: int) -> set[int]:
 
 def documents(count: int) -> Iterator[CorpusDocument]:
     words = vocabulary()
-    rng = random.Random(SEED + count)
+    rng = random.Random(SEED + count)  # noqa: S311 - a fixed corpus, not a secret
     rare = rare_numbers(count)
     for number in range(1, count + 1):
         body = rng.choices(words, k=WORDS_PER_DOCUMENT)
@@ -99,25 +99,25 @@ def load(owner, count: int, *, batch: int = 5000) -> None:
         pending: list[CorpusDocument] = []
 
         def flush() -> None:
-            rows = Document.objects.using(database).bulk_create([Document(
+            Document.objects.using(database).bulk_create([Document(
                 owner=owner, title=d.title, category=d.category, file=f"corpus/{d.filename}",
                 original_filename=d.filename, extension="txt", content_type="text/plain",
                 size=len(d.body.encode()), sha256=hashlib.sha256(d.body.encode()).hexdigest(),
                 text_status="ready") for d in pending])
             by_title = dict(Document.objects.using(database).filter(
                 owner=owner, title__in=[d.title for d in pending]).values_list("title", "id"))
-            ids = [by_title[d.title] for d in pending]
+            pairs = [(d, by_title[d.title]) for d in pending]
             # created_at is auto_now_add: spread the documents over time afterwards, as a real archive is.
             with connections[database].cursor() as cursor:
                 cursor.executemany(f"UPDATE {Document._meta.db_table} SET created_at = %s, updated_at = %s "  # noqa: S608
-                                   "WHERE id = %s", [(d.created_at, d.created_at, pk) for d, pk in zip(pending, ids)])
-            DocumentText.objects.using(database).bulk_create(
-                [DocumentText(document_id=pk, body=d.body) for d, pk in zip(pending, ids)])
+                                   "WHERE id = %s", [(d.created_at, d.created_at, pk) for d, pk in pairs])
+            DocumentText.objects.using(database).bulk_create([DocumentText(document_id=pk, body=d.body)
+                                                              for d, pk in pairs])
             through.objects.using(database).bulk_create(
-                [through(document_id=pk, tag_id=tags[name].pk) for d, pk in zip(pending, ids) for name in d.tags])
-            get_backend().index_many([IndexEntry(document_id=pk, owner_id=owner.pk, title=d.title, tags=" ".join(d.tags),
-                                                 description="", body=d.body) for d, pk in zip(pending, ids)])
-            del rows
+                [through(document_id=pk, tag_id=tags[name].pk) for d, pk in pairs for name in d.tags])
+            get_backend().index_many([IndexEntry(document_id=pk, owner_id=owner.pk, title=d.title,
+                                                 tags=" ".join(d.tags), description="", body=d.body)
+                                      for d, pk in pairs])
             pending.clear()
 
         for document in documents(count):
