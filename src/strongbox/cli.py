@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> None:
         from strongbox.cluster.cli import main as cluster
 
         sys.exit(cluster(argv[2:]))
+    if argv[1:2] == ["serve"]:  # only supervises: without Django it holds a tenth of the memory (ops/serve.py)
+        from strongbox.ops.serve import main as serve
+
+        sys.exit(serve(argv[2:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "strongbox.settings")
     from django.core.management import execute_from_command_line
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from services.common import free_port
-from strongbox.ops.management.commands.serve import child_environment, server_command
+from strongbox.ops.serve import child_environment, server_command
 
 
 def get(url: str) -> tuple[int, bytes]:

@@ -1,19 +1,24 @@
 """Typed readers for environment variables.
 
 Every reader raises ImproperlyConfigured naming the variable and what it accepts, so a typo stops start-up with
-a message instead of running with a surprising value.
+a message instead of running with a surprising value. Django's exception is imported only to be raised: the
+processes that read the environment without Django (`strongbox serve`, `strongbox cluster`) stay without it.
 """
 
 import os
 import re
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def _refused(message: str) -> Exception:
+    from django.core.exceptions import ImproperlyConfigured  # only when a value is refused
+
+    return ImproperlyConfigured(message)
 
 
 def _raw(name: str) -> str | None:
@@ -36,7 +41,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value.lower() in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use one of true, false, 1, 0, yes, no.")
+    raise _refused(f"{name}={value!r} is not a boolean: use one of true, false, 1, 0, yes, no.")
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
@@ -47,9 +52,9 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+        raise _refused(f"{name}={value!r} is not a whole number.") from None
     if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"{name}={number} is too small: the minimum is {minimum}.")
+        raise _refused(f"{name}={number} is too small: the minimum is {minimum}.")
     return number
 
 
@@ -60,11 +65,11 @@ def env_size(name: str, default: int) -> int:
         return default
     match = _SIZE.match(value)
     if not match:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a size: write e.g. 16MB, 512KB, 1GB or a byte count.")
+        raise _refused(f"{name}={value!r} is not a size: write e.g. 16MB, 512KB, 1GB or a byte count.")
     unit = (match.group(2) or "").lower()[:1]
     size = int(match.group(1)) * _UNITS[unit]
     if size <= 0:
-        raise ImproperlyConfigured(f"{name} must be greater than zero.")
+        raise _refused(f"{name} must be greater than zero.")
     return size
 
 
@@ -80,7 +85,7 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     """Return one of `choices`."""
     value = env_str(name, default)
     if value not in choices:
-        raise ImproperlyConfigured(f"{name}={value!r} is not allowed: use one of {', '.join(choices)}.")
+        raise _refused(f"{name}={value!r} is not allowed: use one of {', '.join(choices)}.")
     return value
 
 
@@ -89,10 +94,10 @@ def env_secret(name: str) -> str | None:
     value = _raw(name)
     path = _raw(f"{name}_FILE")
     if value is not None and path is not None:
-        raise ImproperlyConfigured(f"Set either {name} or {name}_FILE, not both.")
+        raise _refused(f"Set either {name} or {name}_FILE, not both.")
     if path is not None:
         try:
             return Path(path).read_text().strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc.strerror}.") from None
+            raise _refused(f"{name}_FILE={path!r} cannot be read: {exc.strerror}.") from None
     return value

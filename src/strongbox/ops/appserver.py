@@ -1,7 +1,7 @@
 """Run granian (arguments as for `python -m granian`) so that none of its processes outlives its parent.
 
 `strongbox serve` starts the app server in a process group of its own, so that a SIGTERM to serve's group reaches
-serve alone and serve can drain before it stops granian (management/commands/serve.py). The price is that killing
+serve alone and serve can drain before it stops granian (ops/serve.py). The price is that killing
 serve's group no longer kills the app server with it; the kernel does it instead: serve asks for SIGKILL to its
 children when it dies, and this entry point asks the same for every worker granian forks, when granian dies. So
 `kill -9` of serve ends all of it at once, as it did when they shared a group.
