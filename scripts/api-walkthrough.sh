@@ -24,11 +24,11 @@ id="$(printf '%s' "$created" | field id)"
 echo "created $id"
 
 echo "== list"
-api --fail "$url/documents?page_size=5" | grep -q "\"id\": \"$id\"" && echo "listed"
+api --fail "$url/documents?page_size=5" | grep -q "\"id\": *\"$id\"" && echo "listed"
 
 echo "== search for '$word'"
 for _ in $(seq 1 30); do  # text extraction runs in the background: wait for it
-  if api --fail "$url/documents?q=$word" | grep -q "\"id\": \"$id\""; then echo "found"; break; fi
+  if api --fail "$url/documents?q=$word" | grep -q "\"id\": *\"$id\""; then echo "found"; break; fi
   sleep 1
 done
 
@@ -39,7 +39,7 @@ cmp "$file" "$work/copy" && echo "downloaded bytes are identical"
 echo "== update with If-Match"
 etag="$(api --fail -D - -o /dev/null "$url/documents/$id" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')"
 api --fail -X PATCH -H "If-Match: $etag" -H "Content-Type: application/json" \
-  -d '{"description": "updated by curl"}' "$url/documents/$id" | grep -q '"description": "updated by curl"'
+  -d '{"description": "updated by curl"}' "$url/documents/$id" | grep -q '"description": *"updated by curl"'
 echo "updated (was $etag)"
 status="$(api -o /dev/null -w '%{http_code}' -X PATCH -H "If-Match: $etag" -H "Content-Type: application/json" \
   -d '{"description": "lost update"}' "$url/documents/$id")"

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from helpers import make_documents
+from strongbox.documents import cache
 from strongbox.documents.models import Document, Tag
 from strongbox.documents.services import document_index
 
@@ -107,7 +108,8 @@ def test_it_answers_bad_filters_with_400_and_a_message(alice_client, params):
 
 
 @pytest.mark.parametrize("params", [{}, {"sort": "title"}, {"category": "other", "tag": "t0"}, {"q": "doc"}])
-def test_it_issues_the_same_number_of_queries_for_one_and_fifty_documents(alice_client, alice, params):
+def test_it_issues_the_same_number_of_queries_for_one_and_fifty_documents(alice_client, alice, params,
+                                                                        django_capture_on_commit_callbacks):
     tag = Tag.objects.create(owner=alice, name="t0")
 
     def add(count: int, start: int) -> int:
@@ -118,6 +120,8 @@ def test_it_issues_the_same_number_of_queries_for_one_and_fifty_documents(alice_
         ]):
             document.tags.add(tag)
             document_index(document)
+        with django_capture_on_commit_callbacks(execute=True):
+            cache.bump(alice.pk)  # as the services do after every write (the unfiltered count is the cached total)
         with CaptureQueriesContext(connection) as queries:
             response = alice_client.get(LIST, params)
         assert response.status_code == 200

@@ -2,6 +2,7 @@
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils.module_loading import import_string
 
 from strongbox.documents.search import IndexEntry
@@ -56,6 +57,10 @@ def test_it_keeps_owners_apart(backend):
     backend.index(entry(1, owner_id=1, body="secret"))
     backend.index(entry(2, owner_id=2, body="secret"))
     assert backend.search(owner_id=2, query="secret") == [2]
+    # However the index keeps owners apart, no query reaches it: not even one naming how it might.
+    for query in ("u1", "u2", "owner", "owner_id", "1"):
+        assert backend.search(owner_id=1, query=query) == []
+        assert backend.count(owner_id=1, query=query) == 0
 
 
 def test_index_is_an_upsert_and_remove_forgets(backend):
@@ -87,6 +92,30 @@ def test_it_honours_the_limit(backend):
     for pk in range(1, 6):
         backend.index(entry(pk, body="many"))
     assert len(backend.search(owner_id=1, query="many", limit=3)) == 3
+
+
+def test_it_pages_with_an_offset_and_counts_every_match(backend):
+    for pk in range(1, 8):  # ranks differ: more occurrences of the term in a text of the same length
+        backend.index(entry(pk, body=" ".join(["many"] * pk + ["filler"] * (10 - pk))))
+    backend.index(entry(9, owner_id=2, body="many"))
+    best_first = backend.search(owner_id=1, query="many")
+    assert best_first == [7, 6, 5, 4, 3, 2, 1]
+    assert backend.search(owner_id=1, query="many", limit=3, offset=2) == best_first[2:5]
+    assert backend.search(owner_id=1, query="many", limit=3, offset=7) == []
+    assert backend.count(owner_id=1, query="many") == 7
+    assert backend.count(owner_id=1, query="MAN") == 7  # the last term is a prefix, as in search
+    assert backend.count(owner_id=1, query="?!") == 0
+
+
+def test_matching_selects_the_owners_matching_ids_for_a_query_of_documents(backend):
+    backend.index(entry(1, body="needle"))
+    backend.index(entry(2, body="hay"))
+    backend.index(entry(3, owner_id=2, body="needle"))
+    sql, params = backend.matching(owner_id=1, query="needle")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert [row[0] for row in cursor.fetchall()] == [1]
+    assert backend.matching(owner_id=1, query="?!") is None
 
 
 def test_snippets_are_escaped_html_with_marked_terms(backend):

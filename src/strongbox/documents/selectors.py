@@ -1,10 +1,12 @@
 """Document reads. Every query filters by owner inside the query itself."""
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
@@ -12,11 +14,12 @@ from django.utils import timezone
 from strongbox.accounts import audit
 from strongbox.accounts.models import AuditEvent
 from strongbox.documents import cache
-from strongbox.documents.models import Document, Notification, Tag
+from strongbox.documents.models import Category, Document, Notification, Tag
 from strongbox.documents.search import get_backend
 
 PAGE_SIZE = 50
-SEARCH_LIMIT = 1000
+# Filtered searches in best-match order rank among this many best matches (their count counts every match).
+SEARCH_LIMIT = 10_000
 ORDERINGS = {
     "created": ("created_at", "id"),
     "-created": ("-created_at", "-id"),
@@ -37,11 +40,59 @@ class ListQuery:
     sort: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    """One document of a list or search page: its fields as values, not a model instance (a page of 50 builds
+    in a fraction of the time), and its tag names."""
+
+    pk: int
+    public_id: str
+    title: str
+    description: str
+    category: str
+    extension: str
+    original_filename: str
+    content_type: str
+    size: int
+    sha256: str
+    text_status: str
+    text_error: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    tag_list: tuple[str, ...] = ()
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORY_LABELS.get(self.category, self.category)
+
+
+ROW_FIELDS = [field for field in DocumentRow.__slots__ if field not in ("pk", "tag_list")]
+CATEGORY_LABELS = dict(Category.choices)
+
+
 @dataclass
 class DocumentPage:
     page: Page
-    documents: list[Document]
+    documents: list[DocumentRow]
     snippets: dict[int, str]
+
+
+class _Counted(Sequence):
+    """What a Paginator pages over: `count` items whose slices are fetched on demand, so counting and fetching
+    the page are one query each however many documents match."""
+
+    def __init__(self, count: int, fetch: Callable[[int, int], list]):
+        self._count, self._fetch = count, fetch
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            raise TypeError("only slices of a page")
+        start, stop, _ = index.indices(self._count)
+        return self._fetch(start, stop) if stop > start else []
 
 
 def documents_for_user(user) -> QuerySet[Document]:
@@ -90,10 +141,16 @@ def tags_for_user(user) -> list[TagUse]:
     return cache.cached(user.pk, "tags", compute)
 
 
-def _with_tags(documents: QuerySet[Document]) -> QuerySet[Document]:
-    """Fetch each document's tags in one extra query, as a plain list in `document.tag_list`."""
-    tags = Prefetch("tags", queryset=Tag.objects.order_by(Lower("name")), to_attr="tag_list")
-    return documents.prefetch_related(tags)
+def _rows(ids: list[int]) -> list[DocumentRow]:
+    """Return the documents with these ids as rows with their tag names, in the order of `ids` (two queries)."""
+    if not ids:
+        return []
+    found = {pk: values for pk, *values in Document.objects.filter(id__in=ids).values_list("id", *ROW_FIELDS)}
+    tags: dict[int, list[str]] = {}
+    for document_id, name in (Document.tags.through.objects.filter(document_id__in=ids)
+                              .order_by(Lower("tag__name")).values_list("document_id", "tag__name")):
+        tags.setdefault(document_id, []).append(name)
+    return [DocumentRow(pk, *found[pk], tag_list=tuple(tags.get(pk, ()))) for pk in ids if pk in found]
 
 
 def _filtered(user, query: ListQuery) -> QuerySet[Document]:
@@ -111,27 +168,41 @@ def _filtered(user, query: ListQuery) -> QuerySet[Document]:
 
 
 def document_page(user, query: ListQuery, page_number, *, page_size: int = PAGE_SIZE) -> DocumentPage:
-    """Return one page of the user's documents matching `query`, in a constant number of queries.
+    """Return one page of the user's documents matching `query`, in a constant number of queries, with the true
+    number of matches.
 
-    With search terms and no explicit sort, documents come best match first with highlighted snippets.
+    With search terms and no explicit sort, documents come best match first with highlighted snippets: from the
+    search index alone when nothing else filters them (deleted documents leave the index at once), else ranked
+    among the SEARCH_LIMIT best matches (the count still counts them all).
     """
     documents = _filtered(user, query)
+    filtered = any_filter(replace(query, q=""))
+    backend = get_backend()
     # A query of only punctuation has no terms and so matches nothing, rather than everything.
-    searching = bool(query.q)
-    if searching:
-        ranked = get_backend().search(owner_id=user.pk, query=query.q, limit=SEARCH_LIMIT)
-        documents = documents.filter(id__in=ranked)
-    if searching and not query.sort:
-        allowed = set(documents.values_list("id", flat=True))
-        page = Paginator([pk for pk in ranked if pk in allowed], page_size).get_page(page_number)
-        by_id = _with_tags(Document.objects.all()).in_bulk(list(page.object_list))
-        items = [by_id[pk] for pk in page.object_list]
+    matching = backend.matching(owner_id=user.pk, query=query.q) if query.q else None
+    if query.q and matching is None:
+        documents = documents.none()
+    elif matching:
+        # The backend's statement is a literal; the user's terms are bound parameters.
+        documents = documents.filter(id__in=RawSQL(*matching))  # noqa: S611  # nosec B611
+    if matching and not query.sort and not filtered:
+        found = _Counted(backend.count(owner_id=user.pk, query=query.q),
+                         lambda start, stop: backend.search(owner_id=user.pk, query=query.q, limit=stop - start,
+                                                            offset=start))
+    elif matching and not query.sort:
+        ranked = backend.search(owner_id=user.pk, query=query.q, limit=SEARCH_LIMIT)
+        allowed = set(documents.filter(id__in=ranked).values_list("id", flat=True))
+        ids = [pk for pk in ranked if pk in allowed]
+        found = _Counted(documents.count(), lambda start, stop: ids[start:stop])
     else:
         ordering = ORDERINGS.get(query.sort or "-created", ORDERINGS["-created"])
-        page = Paginator(_with_tags(documents.order_by(*ordering)), page_size).get_page(page_number)
-        items = list(page.object_list)
-    snippets = (get_backend().snippets(document_ids=[d.pk for d in items], query=query.q)
-                if searching and items else {})
+        # Unfiltered, the count is the user's totals, cached: counting a large archive is the costly part.
+        count = user_totals(user)["count"] if not (filtered or query.q) else documents.count()
+        ordered = documents.order_by(*ordering).values_list("id", flat=True)
+        found = _Counted(count, lambda start, stop: list(ordered[start:stop]))
+    page = Paginator(found, page_size).get_page(page_number)
+    items = _rows(list(page.object_list))
+    snippets = (backend.snippets(document_ids=[d.pk for d in items], query=query.q) if matching and items else {})
     return DocumentPage(page=page, documents=items, snippets=snippets)
 
 

@@ -1,6 +1,12 @@
 from django.db import migrations
 
-from strongbox.documents.search.sqlite import CREATE_SQL, TABLE
+# As this migration made it (0007 gave the owner a column of tokens).
+TABLE = "documents_fts"
+CREATE_SQL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5("
+    "owner_id UNINDEXED, title, tags, description, body, "
+    "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
+)
 
 
 def create_fts(apps, schema_editor):

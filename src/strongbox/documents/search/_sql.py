@@ -18,12 +18,18 @@ class SqlSearchBackend(SearchBackend):
 
     delete_sql: str
     clear_sql: str
-    search_sql: str  # parameters: expression, owner id, limit
+    search_sql: str  # parameters: match_params, limit, offset
+    count_sql: str  # parameters: match_params
+    matching_sql: str  # parameters: match_params
     snippet_sql: str
 
     @abstractmethod
     def expression(self, query: str) -> str | None:
         """Return the engine's expression matching every term of `query` (the last as a prefix), or None."""
+
+    def match_params(self, expression: str, owner_id: int) -> list:
+        """Return the parameters selecting the owner's documents matching `expression`."""
+        return [expression, owner_id]
 
     @abstractmethod
     def snippet_params(self, expression: str, document_ids: list[int]) -> list:
@@ -52,11 +58,20 @@ class SqlSearchBackend(SearchBackend):
         with self.writing().cursor() as cursor:
             cursor.execute(self.delete_sql, [document_id])
 
-    def search(self, *, owner_id: int, query: str, limit: int = 1000) -> list[int]:
+    def search(self, *, owner_id: int, query: str, limit: int = 1000, offset: int = 0) -> list[int]:
         expression = self.expression(query)
         if expression is None:
             return []
-        return [row[0] for row in self._rows(self.search_sql, [expression, owner_id, limit])]
+        params = [*self.match_params(expression, owner_id), limit, offset]
+        return [row[0] for row in self._rows(self.search_sql, params)]
+
+    def count(self, *, owner_id: int, query: str) -> int:
+        expression = self.expression(query)
+        return 0 if expression is None else self._rows(self.count_sql, self.match_params(expression, owner_id))[0][0]
+
+    def matching(self, *, owner_id: int, query: str) -> tuple[str, list] | None:
+        expression = self.expression(query)
+        return None if expression is None else (self.matching_sql, self.match_params(expression, owner_id))
 
     def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
         expression = self.expression(query)

@@ -69,8 +69,18 @@ class SearchBackend(ABC):
         """Forget a document; removing an unknown id is not an error."""
 
     @abstractmethod
-    def search(self, *, owner_id: int, query: str, limit: int = 1000) -> list[int]:
-        """Return up to `limit` ids of the owner's documents matching every term, best first."""
+    def search(self, *, owner_id: int, query: str, limit: int = 1000, offset: int = 0) -> list[int]:
+        """Return up to `limit` ids of the owner's documents matching every term, best first, skipping the
+        `offset` best."""
+
+    @abstractmethod
+    def count(self, *, owner_id: int, query: str) -> int:
+        """Return how many of the owner's documents match every term (all of them, not capped)."""
+
+    @abstractmethod
+    def matching(self, *, owner_id: int, query: str) -> tuple[str, list] | None:
+        """Return SQL selecting the ids of the owner's matching documents, with its parameters, for a query of
+        the documents to filter by (`id IN (...)`); None for a query without terms."""
 
     @abstractmethod
     def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:

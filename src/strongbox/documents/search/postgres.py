@@ -43,8 +43,12 @@ DELETE_SQL = "DELETE FROM documents_search_pg WHERE document_id = %s"
 SEARCH_SQL = """
     SELECT document_id FROM documents_search_pg, to_tsquery('strongbox_search', %s) AS query
     WHERE owner_id = %s AND vector @@ query
-    ORDER BY ts_rank(vector, query) DESC, document_id LIMIT %s
+    ORDER BY ts_rank(vector, query) DESC, document_id LIMIT %s OFFSET %s
 """
+MATCHING_SQL = ("SELECT document_id FROM documents_search_pg "
+                "WHERE vector @@ to_tsquery('strongbox_search', %s) AND owner_id = %s")
+COUNT_SQL = ("SELECT count(*) FROM documents_search_pg "
+             "WHERE vector @@ to_tsquery('strongbox_search', %s) AND owner_id = %s")
 # Prefer an excerpt of the file's text, which says more than the title the user already sees.
 SNIPPET_SQL = """
     SELECT document_id, CASE WHEN strpos(from_body, %s) > 0 THEN from_body ELSE from_all END
@@ -65,6 +69,8 @@ class PostgresSearchBackend(SqlSearchBackend):
     delete_sql = DELETE_SQL
     clear_sql = "DELETE FROM documents_search_pg"
     search_sql = SEARCH_SQL
+    count_sql = COUNT_SQL
+    matching_sql = MATCHING_SQL
     snippet_sql = SNIPPET_SQL
 
     def expression(self, query: str) -> str | None:

@@ -9,16 +9,22 @@ from strongbox.documents.search._sql import SqlSearchBackend
 from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term
 
 TABLE = "documents_fts"
+# The owner is a token of its own column ("u42"), so a query matches it in the index like any word: filtering on
+# an unindexed owner column instead read every match's row, most of a common term's cost (2 of 3 ms for 1,000
+# matches). Users' terms are confined to the other columns, so no search for "u42" can match owners.
 CREATE_SQL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5("
-    "owner_id UNINDEXED, title, tags, description, body, "
+    "owner, title, tags, description, body, "
     "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
 )
+TEXT_COLUMNS = "{title tags description body}"
 # bm25 weights per column: a word in the title counts most, then tags, description and the file's text.
 SEARCH_SQL = (
-    "SELECT rowid FROM documents_fts WHERE documents_fts MATCH %s AND owner_id = %s "
-    "ORDER BY bm25(documents_fts, 0, 10.0, 6.0, 3.0, 1.0) LIMIT %s"
+    "SELECT rowid FROM documents_fts WHERE documents_fts MATCH %s "
+    "ORDER BY bm25(documents_fts, 0, 10.0, 6.0, 3.0, 1.0) LIMIT %s OFFSET %s"
 )
+MATCHING_SQL = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH %s"
+COUNT_SQL = "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH %s"
 # Prefer an excerpt of the file's text (column 4), which says more than the title the user already sees.
 SNIPPET_SQL = (
     "SELECT rowid, CASE WHEN instr(snippet(documents_fts, 4, %s, %s, '…', 16), %s) > 0 "
@@ -27,18 +33,28 @@ SNIPPET_SQL = (
 )
 DELETE_SQL = "DELETE FROM documents_fts WHERE rowid = %s"
 INSERT_SQL = (
-    "INSERT INTO documents_fts (rowid, owner_id, title, tags, description, body) VALUES (%s, %s, %s, %s, %s, %s)"
+    "INSERT INTO documents_fts (rowid, owner, title, tags, description, body) VALUES (%s, %s, %s, %s, %s, %s)"
 )
+
+
+def owner_token(owner_id: int) -> str:
+    return f"u{int(owner_id)}"
 
 
 class SqliteSearchBackend(SqlSearchBackend):
     delete_sql = DELETE_SQL
     clear_sql = "DELETE FROM documents_fts"
     search_sql = SEARCH_SQL
+    count_sql = COUNT_SQL
+    matching_sql = MATCHING_SQL
     snippet_sql = SNIPPET_SQL
 
     def expression(self, query: str) -> str | None:
-        return every_term(query, quote='"', prefix="*", conjunction=" AND ")
+        terms = every_term(query, quote='"', prefix="*", conjunction=" AND ")
+        return None if terms is None else f"{TEXT_COLUMNS} : ({terms})"
+
+    def match_params(self, expression: str, owner_id: int) -> list:
+        return [f'owner : "{owner_token(owner_id)}" AND {expression}']
 
     def snippet_params(self, expression: str, document_ids: list[int]) -> list:
         marks = [MARK_START, MARK_END]
@@ -47,5 +63,5 @@ class SqliteSearchBackend(SqlSearchBackend):
     def index_many(self, entries: list[IndexEntry]) -> None:
         with self.writing().cursor() as cursor:
             cursor.executemany(DELETE_SQL, [[entry.document_id] for entry in entries])
-            cursor.executemany(INSERT_SQL, [[entry.document_id, entry.owner_id, entry.title, entry.tags,
+            cursor.executemany(INSERT_SQL, [[entry.document_id, owner_token(entry.owner_id), entry.title, entry.tags,
                                              entry.description, entry.body] for entry in entries])
