@@ -3,11 +3,13 @@
 The first key encrypts; every key decrypts, so a key is rotated by putting the new one first, running
 `strongbox rotatetotpkeys`, then dropping the old one (docs/operations.md, "Keys and file permissions"). A copy
 of the database alone no longer lets anyone produce a user's codes.
+
+cryptography is imported when a secret is sealed or opened: its Rust and OpenSSL libraries hold about 9 MB in
+every process that imports them, and most requests never touch a two-factor secret.
 """
 
 import re
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -18,8 +20,16 @@ class SecretUnreadable(ImproperlyConfigured):
     """A stored secret does not decrypt with any of STRONGBOX_TOTP_KEYS: the key that encrypted it is missing."""
 
 
-def _box() -> MultiFernet:
+def _box():
+    from cryptography.fernet import Fernet, MultiFernet
+
     return MultiFernet([Fernet(key) for key in settings.TOTP_KEYS])
+
+
+def _invalid_token() -> type[Exception]:
+    from cryptography.fernet import InvalidToken
+
+    return InvalidToken
 
 
 def seal(secret: str) -> str:
@@ -37,7 +47,7 @@ def unseal(token: str, *, owner: str) -> str:
     """Return the secret in `token`; SecretUnreadable, naming `owner` and the setting, if no key opens it."""
     try:
         return _box().decrypt(token.encode()).decode()
-    except InvalidToken:
+    except _invalid_token():
         raise _unreadable(owner) from None
 
 
@@ -45,7 +55,7 @@ def reseal(token: str, *, owner: str) -> str:
     """Return `token` encrypted again with the first key (rotation); SecretUnreadable if no key opens it."""
     try:
         return _box().rotate(token.encode()).decode()
-    except InvalidToken:
+    except _invalid_token():
         raise _unreadable(owner) from None
 
 

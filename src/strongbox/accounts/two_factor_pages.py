@@ -4,7 +4,6 @@ Every page and action asks for a recent password (see reauth.py). Turning it on 
 sessions; this one stays signed in through update_session_auth_hash.
 """
 
-import segno
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -31,6 +30,8 @@ def _page(request, form=None, status=200):
                "new_codes": request.session.pop(NEW_CODES_SESSION, None)}
     if device is not None and not device.confirmed:
         # An SVG data: URI: the CSP allows data: images, and the secret never leaves this response.
+        import segno  # only for the page that shows a QR code: not held by every worker
+
         uri = two_factor.provisioning_uri(device)
         context.update(qr=segno.make(uri, error="m").svg_data_uri(scale=5, border=2),
                        secret=_grouped(two_factor.device_secret(device)))
