@@ -227,7 +227,9 @@ else:
 
 SESSION_STORE = env_choice("STRONGBOX_SESSION_STORE", "cached_db" if REDIS_URL else "db",
                            ("db", "cache", "cached_db", "signed_cookies", "file"))
-SESSION_ENGINE = f"django.contrib.sessions.backends.{SESSION_STORE}"
+# The database store is Django's with a cheaper read (accounts/sessions.py).
+SESSION_ENGINE = ("strongbox.accounts.sessions" if SESSION_STORE == "db"
+                  else f"django.contrib.sessions.backends.{SESSION_STORE}")
 if SESSION_STORE == "file":
     # Files in a directory of this server's own: a session exists only where it was made, so behind a balancer
     # it needs sticky sessions (`strongbox cluster up --sessions local --sticky` shows why).

@@ -41,6 +41,16 @@ class AccountBackend(ModelBackend):
         raise PermissionDenied
 
 
+    def get_user(self, user_id):
+        # Every signed-in request loads its user: one literal statement instead of the ORM's query building
+        # (0.17 -> 0.06 ms of CPU, bench/budget.py). The same checks as ModelBackend's.
+        model = get_user_model()
+        table, key = model._meta.db_table, model._meta.pk.column
+        found = list(model._default_manager.raw(f"SELECT * FROM {table} WHERE {key} = %s",  # noqa: S608  # nosec B608
+                                                [user_id]))
+        return found[0] if found and self.user_can_authenticate(found[0]) else None
+
+
 def inactive_account(request: HttpRequest):
     """Return the inactive account whose password this request's sign-in gave rightly, or None."""
     return getattr(request, INACTIVE, None)

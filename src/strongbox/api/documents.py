@@ -24,7 +24,7 @@ from strongbox.api.schemas import (
     Suggestion,
     UnreadCount,
 )
-from strongbox.documents import selectors, services
+from strongbox.documents import cache, selectors, services
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import SORTS, DocumentFieldsForm, UploadForm
 from strongbox.documents.models import Category, Document
@@ -48,6 +48,7 @@ UPLOAD_BODY = {
     }}},
 }
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+JSON = "application/json; charset=utf-8"
 _VERSION_TAG = re.compile(r'^(?:W/)?"v(\d+)"$')
 
 
@@ -55,8 +56,7 @@ def json_response(payload, status: int = 200) -> HttpResponse:
     """The body as ninja would send it, serialized by orjson without validating it field by field: the payloads
     are built here from stored values of the declared shapes (tests/api/test_schema.py checks them
     against the OpenAPI schema)."""
-    return HttpResponse(orjson.dumps(payload, option=orjson.OPT_UTC_Z), status=status,
-                        content_type="application/json; charset=utf-8")
+    return HttpResponse(orjson.dumps(payload, option=orjson.OPT_UTC_Z), status=status, content_type=JSON)
 
 
 def _content_url() -> Callable[[str], str]:
@@ -138,12 +138,33 @@ def list_documents(request: HttpRequest, page: int = Query(1, ge=1, le=100_000),
         raise ApiError(400, "invalid_request", "uploaded_until is before uploaded_from.")
     query = selectors.ListQuery(q=q, category=category or "", tag=tag, date_from=start, date_to=end,
                                 sort=ordering or "")
-    result = selectors.document_page(request.user, query, page, page_size=page_size)
-    paginator = result.page.paginator
-    documents = result.documents if page <= paginator.num_pages else []
-    content_url = _content_url()
-    return json_response({"count": paginator.count, "page": page, "pages": paginator.num_pages,
-                          "page_size": page_size, "results": [document_out(d, content_url) for d in documents]})
+    # The body is cached, and tagged, under the user's documents version: it changes with their documents.
+    cache_key = cache.key(request.user.pk, "api-documents", query, page, page_size)
+    tag = cache.etag(cache_key)
+    if not_modified := _not_modified(request, tag):
+        return not_modified
+
+    def body() -> bytes:
+        result = selectors.document_page(request.user, query, page, page_size=page_size)
+        paginator = result.page.paginator
+        documents = result.documents if page <= paginator.num_pages else []
+        content_url = _content_url()
+        return orjson.dumps({"count": paginator.count, "page": page, "pages": paginator.num_pages,
+                             "page_size": page_size, "results": [document_out(d, content_url) for d in documents]},
+                            option=orjson.OPT_UTC_Z)
+
+    response = HttpResponse(cache.fetch(cache_key, body), content_type=JSON)
+    response["ETag"] = tag
+    return response
+
+
+def _not_modified(request: HttpRequest, tag: str) -> HttpResponse | None:
+    """Return a 304 for a request whose If-None-Match names `tag`, else None."""
+    if tag not in [candidate.strip() for candidate in request.headers.get("If-None-Match", "").split(",")]:
+        return None
+    response = HttpResponse(status=304)
+    response["ETag"] = tag
+    return response
 
 
 @router.post("/documents", response={201: DocumentOut, 409: Problem, 413: Problem, 415: Problem, **ERRORS},
@@ -180,9 +201,7 @@ def create_document(request: HttpRequest, response: HttpResponse):
 def get_document(request: HttpRequest, document_id: str):
     """One document's metadata, with an ETag; If-None-Match with the current ETag answers 304."""
     document = selectors.document_for_user(request.user, document_id, request)
-    if etag(document) in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-        not_modified = HttpResponse(status=304)
-        not_modified["ETag"] = etag(document)
+    if not_modified := _not_modified(request, etag(document)):
         return not_modified
     response = json_response(document_out(document))
     response["ETag"] = etag(document)

@@ -83,9 +83,18 @@ def key(user_id: int, name: str, *parts: object) -> str:
 
 def cached(user_id: int, name: str, compute: Callable[[], T], *parts: object) -> T:
     """Return the cached value for (user, name, parts) under the current version, computing it on a miss."""
-    cache_key = key(user_id, name, *parts)
+    return fetch(key(user_id, name, *parts), compute)
+
+
+def fetch(cache_key: str, compute: Callable[[], T]) -> T:
+    """Return the value cached under a key made by `key()`, computing and storing it on a miss."""
     value = cache.get(cache_key, _MISSING)
     if value is _MISSING:
         value = compute()
         cache.set(cache_key, value, VALUE_TTL)
     return value
+
+
+def etag(cache_key: str) -> str:
+    """Return an ETag for a response computed from a value under `cache_key`: it changes with the version."""
+    return f'"{hashlib.sha256(cache_key.encode()).hexdigest()[:32]}"'

@@ -1,12 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from strongbox.documents import selectors, services
+from strongbox.documents import cache, selectors, services
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
 from strongbox.documents.htmx import hx_redirect, is_htmx, login_required_fragment, vary_on_htmx
@@ -36,15 +37,25 @@ def document_list(request):
                                 date_from=data.get("date_from"), date_to=data.get("date_to"), sort=sort)
     params = request.GET.copy()
     params.pop("page", None)
-    context = {"density": density, "params": params.urlencode(), "documents_url": request.path,
-               "result": selectors.document_page(request.user, query, request.GET.get("page"))}
+    context = {"density": density, "params": params.urlencode(), "documents_url": request.path, "query": query,
+               "filtered": selectors.any_filter(query)}
     status = 200 if valid else 400
+    # The cards and the pager are rendered once per version of the user's documents (cache.py).
+    template = "documents/list_more.html" if is_htmx(request) else "partials/document_listing.html"
+    page = request.GET.get("page")
+
+    def listing() -> str:
+        result = selectors.document_page(request.user, query, page)
+        return render_to_string(template, {**context, "result": result})
+
+    html = cache.cached(request.user.pk, "list-html", listing, template, query, page, context["params"], density,
+                        request.path)
     if is_htmx(request):
         # Infinite scroll: the next page's cards and the pager that loads the page after it.
-        response = render(request, "documents/list_more.html", context, status=status)
+        response = HttpResponse(html, status=status)
     else:
         response = render(request, "documents/list.html", {
-            **context, "form": form, "query": query, "sorts": SORTS, "filtered": selectors.any_filter(query),
+            **context, "listing": html, "form": form, "sorts": SORTS,
             "totals": selectors.user_totals(request.user), "tags": selectors.tags_for_user(request.user),
         }, status=status)
     vary_on_htmx(response)
