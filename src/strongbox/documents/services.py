@@ -66,6 +66,10 @@ def _blob_name() -> str:
 
 
 def _sha256(upload: UploadedFile) -> str:
+    """Return the upload's SHA-256: the one its upload handler computed as it arrived (uploads.py), else read it."""
+    known = getattr(upload, "sha256", None)
+    if known is not None:
+        return known
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks(CHUNK):

@@ -1,13 +1,19 @@
-"""Upload size enforcement while the request body streams in."""
+"""What happens to an upload while the request body streams in: its size is enforced and it is hashed as it is
+written to a temporary file, so nothing reads the bytes again before they are stored."""
+
+import hashlib
 
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile, TemporaryFileUploadHandler
 from django.http import HttpRequest
 
 from strongbox.ops.views import BodyTooLarge, bad_request
 
 # A multipart body carries the form fields and boundaries besides the file itself.
 FORM_OVERHEAD = 1024 * 1024
+# Django's parser reads the body in the smallest chunk_size of the handlers. Its 64 KB default costs about 10 %
+# of a large upload in per-chunk work; 256 KB saves most of it, and larger chunks nothing more (bench/files.py).
+CHUNK = 256 * 1024
 
 
 class SizeLimitUploadHandler(FileUploadHandler):
@@ -16,6 +22,8 @@ class SizeLimitUploadHandler(FileUploadHandler):
     Dropping (SkipFile) rather than aborting lets the parser read the remaining fields, so the form can come
     back with the user's input and a 413. The temporary file written so far is deleted by the parser.
     """
+
+    chunk_size = CHUNK
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
@@ -30,6 +38,29 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         return None
+
+
+class HashingFileUploadHandler(TemporaryFileUploadHandler):
+    """Write each file to a temporary file on disk (never to memory), computing its SHA-256 on the way: the
+    finished file carries it as `sha256`, which document_create stores instead of reading the file once more.
+
+    The chunk is hashed while it is in the CPU's cache; a second pass would read the whole file back (measured on
+    256 MB: the upload takes 0.45 s in-process instead of 0.55 s)."""
+
+    chunk_size = CHUNK
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.digest = hashlib.sha256()
+
+    def receive_data_chunk(self, raw_data, start):
+        self.digest.update(raw_data)
+        self.file.write(raw_data)
+
+    def file_complete(self, file_size):
+        upload = super().file_complete(file_size)
+        upload.sha256 = self.digest.hexdigest()
+        return upload
 
 
 def body_too_large(request: HttpRequest) -> bool:
