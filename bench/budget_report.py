@@ -131,6 +131,13 @@ def _compare_table(result: dict, other: str) -> list[str]:
         ratio = round(a["cpu_ms"] / b["cpu_ms"], 2) if a.get("cpu_ms") and b.get("cpu_ms") else None
         lines.append(f"| {key[0]} | {key[1]} | {_cell(b['rps'], 1)} | {_cell(a['rps'], 1)} | {_cell(b['cpu_ms'])} "
                      f"| {_cell(a['cpu_ms'])} | {_cell(ratio)} |")
+    now, then = result["revisions"]["current"], result["revisions"][other]
+    lines += ["", f"| {E10} | before ({other}) | after |", "|---|---:|---:|"]
+    for group, key, text in (("memory", "parent_mb", "parent RSS MB"), ("memory", "master_mb", "granian master RSS MB"),
+                             ("memory", "worker_mb", "worker RSS MB (largest)"), ("memory", "tree_mb", "tree RSS MB"),
+                             ("files", "download_mb_s", "download 256 MB, MB/s"),
+                             ("files", "upload_mb_s", "upload 256 MB, MB/s")):
+        lines.append(f"| {text} | {_cell(then[group].get(key), 1)} | {_cell(now[group].get(key), 1)} |")
     return lines
 
 
