@@ -10,7 +10,7 @@ STRONGBOX := $(VENV)/bin/strongbox
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run cluster test install install-dev system-packages cluster-packages check clean bench-servers bench-cluster
+.PHONY: run cluster test install install-dev system-packages cluster-packages bench-packages check clean bench bench-servers bench-cluster
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -47,10 +47,13 @@ SYSTEM_PACKAGES := chromium curl openssl haproxy keepalived iproute2 postgresql 
 
 # What `make cluster` needs: the balancer and the data tier (openssl is not needed: the certificate is made in Python).
 CLUSTER_PACKAGES := haproxy postgresql redis-server
+# What `make bench` needs: the load generator, curl for the file transfers, and the scale-out data tier.
+BENCH_PACKAGES := wrk curl postgresql redis-server
 PACKAGES = $(SYSTEM_PACKAGES)
 cluster-packages: PACKAGES = $(CLUSTER_PACKAGES)
+bench-packages: PACKAGES = $(BENCH_PACKAGES)
 
-system-packages cluster-packages:
+system-packages cluster-packages bench-packages:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -72,6 +75,14 @@ test: install-dev system-packages check
 
 clean:
 	rm -rf $(VENV) $(TOOLS)
+
+# The performance budget (issue 11): every endpoint's server CPU per request, latency under open-model load, memory
+# and file throughput, embedded (10k and 100k documents) and scale-out, in one run of about 14 minutes; prints
+# PASS/FAIL per budget line and writes docs/benchmarks.md (BENCH="--quick" for a 3-minute smoke run).
+BENCH ?=
+bench: $(UV) bench-packages
+	$(UV) sync --frozen --group bench --python $(PYTHON)
+	$(VENV)/bin/python bench/budget.py $(BENCH)
 
 bench-servers: $(UV)
 	$(UV) sync --frozen --group bench --python $(PYTHON)

@@ -1,12 +1,12 @@
 """Strongbox settings: one module, every knob read from the environment (see docs/configuration.md)."""
 
+import base64
 import re
 import secrets
 from pathlib import Path
 
 import dj_database_url
 import redis
-from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -45,6 +45,13 @@ def _production_secret_key() -> str:
 SECRET_KEY = _production_secret_key() if PRODUCTION else env_secret("STRONGBOX_SECRET_KEY") or _embedded_secret_key()
 
 
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key)) == 32
+    except ValueError:  # binascii.Error included
+        return False
+
+
 def _totp_keys() -> list[str]:
     # Two-factor secrets are encrypted at rest (accounts/secret_box.py) with the first key; every key decrypts, so
     # a new key goes first and the old ones stay after it until `strongbox rotatetotpkeys` has run.
@@ -58,13 +65,11 @@ def _totp_keys() -> list[str]:
         path = DATA_DIR / "totp_key"
         if not path.exists():
             path.touch(mode=0o600)
-            path.write_text(Fernet.generate_key().decode())
+            path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())  # as Fernet.generate_key()
         value = path.read_text()
     keys = [key for key in re.split(r"[\s,]+", value) if key]
-    try:
-        for key in keys or [""]:
-            Fernet(key)
-    except ValueError:
+    # What Fernet() checks, without importing cryptography into every process (5 MB of each worker's memory).
+    if not keys or not all(_is_fernet_key(key) for key in keys):
         raise ImproperlyConfigured("STRONGBOX_TOTP_KEYS holds something that is not a key: each comma-separated key is "
                                    "32 bytes in URL-safe base64, as Fernet.generate_key() makes them.") from None
     return keys
@@ -388,9 +393,11 @@ SITE_URL = _site_url()
 
 # Uploads: every file goes to a temporary file on disk, never to memory, and the size is counted as it streams.
 MAX_UPLOAD_SIZE = env_size("STRONGBOX_MAX_UPLOAD_SIZE", 16 * 1024 * 1024)
+# Every upload goes to a temporary file (never memory), hashed as it is written, in 256 KB chunks
+# (documents/uploads.py); the temporary directory is on the file store's filesystem, so storing is a rename.
 FILE_UPLOAD_HANDLERS = [
     "strongbox.documents.uploads.SizeLimitUploadHandler",
-    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+    "strongbox.documents.uploads.HashingFileUploadHandler",
 ]
 FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
 FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
@@ -477,3 +484,4 @@ LOGGING = {
     "loggers": {"strongbox.audit": {"level": "INFO"},
                 "huey": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+FORM_RENDERER = "strongbox.templating.FormRenderer"

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.forms import renderers
+from django.template import TemplateDoesNotExist
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.timezone import localtime
@@ -51,3 +53,17 @@ def environment(**options) -> Environment:
                        cached_fragment=cached_fragment)
     env.filters.update(filesize=filesize, datetime_short=datetime_short)
     return env
+
+
+class FormRenderer(renderers.Jinja2):
+    """Draw form widgets with Django's own Jinja2 widget templates: the pages are Jinja2 already, and a widget
+    costs a third of what it does through the Django template language (the list page's filter form: 1.3 ms). The
+    admin's widgets exist only as Django templates, and come from there."""
+
+    fallback = renderers.DjangoTemplates()
+
+    def get_template(self, template_name):
+        try:
+            return super().get_template(template_name)
+        except TemplateDoesNotExist:
+            return self.fallback.get_template(template_name)

@@ -107,6 +107,19 @@ def test_it_pages_with_an_offset_and_counts_every_match(backend):
     assert backend.count(owner_id=1, query="?!") == 0
 
 
+def test_suggestions_put_title_matches_first_then_the_newest(backend):
+    backend.index(entry(1, title="Zebra crossing"))
+    backend.index(entry(2, body="zebras in the text"))
+    backend.index(entry(3, title="Zebu", body="zebra"))
+    backend.index(entry(4, body="zebra again"))
+    backend.index(entry(5, owner_id=2, title="Zebra"))
+    backend.index(entry(6, title="Other", body="unrelated"))
+    assert backend.suggest(owner_id=1, query="zeb") == [3, 1, 4, 2]
+    assert backend.suggest(owner_id=1, query="zeb", limit=3) == [3, 1, 4]
+    assert backend.suggest(owner_id=1, query="crossing zeb") == [1]
+    assert backend.suggest(owner_id=1, query="?!") == []
+
+
 def test_matching_selects_the_owners_matching_ids_for_a_query_of_documents(backend):
     backend.index(entry(1, body="needle"))
     backend.index(entry(2, body="hay"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import PASSWORD, make_user
+from strongbox.documents import cache
 from strongbox.documents.models import Document, TextStatus
 from strongbox.documents.services import document_index
 
@@ -56,6 +57,7 @@ def documents(user):
         ])
         for row in rows:
             document_index(row)
+        cache.bump(user.pk)  # as the services do after every write: cached pages and totals are of the old version
         return rows
 
     return make

@@ -35,7 +35,7 @@ def settings_of(tmp_path, **env: str) -> dict:
 def test_the_embedded_default_needs_no_service(tmp_path):
     assert settings_of(tmp_path) == {
         "databases": {"default": "django.db.backends.sqlite3"}, "routers": [],
-        "cache": "strongbox.ops.diskcache.SharedDiskCache", "sessions": "django.contrib.sessions.backends.db",
+        "cache": "strongbox.ops.diskcache.SharedDiskCache", "sessions": "strongbox.accounts.sessions",
         "files": "django.core.files.storage.FileSystemStorage", "tasks": "huey.SqliteHuey",
         "search": "strongbox.documents.search.sqlite.SqliteSearchBackend", "pool": False}
 
@@ -57,7 +57,8 @@ def test_environment_variables_alone_switch_every_backend_to_scale_out(tmp_path)
 @pytest.mark.parametrize("store", ["db", "cache", "cached_db", "signed_cookies"])
 def test_the_session_store_is_a_choice(tmp_path, store):
     engine = settings_of(tmp_path, STRONGBOX_SESSION_STORE=store)["sessions"]
-    assert engine == f"django.contrib.sessions.backends.{store}"
+    # The database store is Django's with a cheaper read (accounts/sessions.py).
+    assert engine == ("strongbox.accounts.sessions" if store == "db" else f"django.contrib.sessions.backends.{store}")
 
 
 @pytest.mark.parametrize(("env", "message"), [

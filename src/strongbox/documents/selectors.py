@@ -222,11 +222,12 @@ def unread_notification_count(user) -> int:
 
 
 def search_suggestions(user, query: str, *, limit: int = 8) -> list[Document]:
-    """Return up to `limit` of the user's documents best matching a partly typed query (last word as a prefix),
-    cached per query until their documents change: typing sends the same prefixes again and again."""
+    """Return up to `limit` of the user's documents matching a partly typed query (last word as a prefix), title
+    matches first, newest first (SearchBackend.suggest), cached per query until their documents change: typing
+    sends the same prefixes again and again."""
 
     def compute() -> list[Document]:
-        ranked = get_backend().search(owner_id=user.pk, query=query, limit=limit)
+        ranked = get_backend().suggest(owner_id=user.pk, query=query, limit=limit)
         by_id = documents_for_user(user).only("public_id", "title", "category").in_bulk(ranked)
         return [by_id[pk] for pk in ranked if pk in by_id]
 

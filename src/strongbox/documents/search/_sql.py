@@ -20,6 +20,7 @@ class SqlSearchBackend(SearchBackend):
     clear_sql: str
     search_sql: str  # parameters: match_params, limit, offset
     count_sql: str  # parameters: match_params
+    newest_sql: str  # parameters: match_params, limit
     matching_sql: str  # parameters: match_params
     snippet_sql: str
 
@@ -30,6 +31,10 @@ class SqlSearchBackend(SearchBackend):
     def match_params(self, expression: str, owner_id: int) -> list:
         """Return the parameters selecting the owner's documents matching `expression`."""
         return [expression, owner_id]
+
+    @abstractmethod
+    def title_expression(self, query: str) -> str | None:
+        """Return the engine's expression matching every term of `query` in titles only, or None."""
 
     @abstractmethod
     def snippet_params(self, expression: str, document_ids: list[int]) -> list:
@@ -64,6 +69,15 @@ class SqlSearchBackend(SearchBackend):
             return []
         params = [*self.match_params(expression, owner_id), limit, offset]
         return [row[0] for row in self._rows(self.search_sql, params)]
+
+    def suggest(self, *, owner_id: int, query: str, limit: int = 8) -> list[int]:
+        found: list[int] = []
+        for expression in (self.title_expression(query), self.expression(query)):
+            if expression is None or len(found) >= limit:
+                continue
+            rows = self._rows(self.newest_sql, [*self.match_params(expression, owner_id), limit + len(found)])
+            found += [row[0] for row in rows if row[0] not in found]
+        return found[:limit]
 
     def count(self, *, owner_id: int, query: str) -> int:
         expression = self.expression(query)

@@ -74,6 +74,12 @@ class SearchBackend(ABC):
         `offset` best."""
 
     @abstractmethod
+    def suggest(self, *, owner_id: int, query: str, limit: int = 8) -> list[int]:
+        """Return up to `limit` ids of the owner's documents for a partly typed query (every term, the last as a
+        prefix): those whose title matches first, then the others, newest first within each. Unranked, so its
+        cost does not grow with the number of matches."""
+
+    @abstractmethod
     def count(self, *, owner_id: int, query: str) -> int:
         """Return how many of the owner's documents match every term (all of them, not capped)."""
 

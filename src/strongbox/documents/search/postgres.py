@@ -7,7 +7,7 @@ Every statement is a literal with parameters: user input only ever arrives as a 
 """
 
 from strongbox.documents.search._sql import SqlSearchBackend
-from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term
+from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term, query_terms
 
 # tsvector values are limited to 1 MB: index the start of very long texts.
 MAX_BODY_CHARS = 400_000
@@ -47,6 +47,8 @@ SEARCH_SQL = """
 """
 MATCHING_SQL = ("SELECT document_id FROM documents_search_pg "
                 "WHERE vector @@ to_tsquery('strongbox_search', %s) AND owner_id = %s")
+NEWEST_SQL = ("SELECT document_id FROM documents_search_pg "
+              "WHERE vector @@ to_tsquery('strongbox_search', %s) AND owner_id = %s ORDER BY document_id DESC LIMIT %s")
 COUNT_SQL = ("SELECT count(*) FROM documents_search_pg "
              "WHERE vector @@ to_tsquery('strongbox_search', %s) AND owner_id = %s")
 # Prefer an excerpt of the file's text, which says more than the title the user already sees.
@@ -70,11 +72,19 @@ class PostgresSearchBackend(SqlSearchBackend):
     clear_sql = "DELETE FROM documents_search_pg"
     search_sql = SEARCH_SQL
     count_sql = COUNT_SQL
+    newest_sql = NEWEST_SQL
     matching_sql = MATCHING_SQL
     snippet_sql = SNIPPET_SQL
 
     def expression(self, query: str) -> str | None:
         return every_term(query, quote="'", prefix=":*", conjunction=" & ")
+
+    def title_expression(self, query: str) -> str | None:
+        # ':A' keeps to lexemes of weight A, the title's; ':*A' is a prefix of one.
+        terms = query_terms(query)
+        if not terms:
+            return None
+        return " & ".join([f"'{term}':A" for term in terms[:-1]] + [f"'{terms[-1]}':*A"])
 
     def snippet_params(self, expression: str, document_ids: list[int]) -> list:
         return [MARK_START, expression, MARK_START, MARK_END, document_ids]

@@ -25,6 +25,7 @@ SEARCH_SQL = (
 )
 MATCHING_SQL = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH %s"
 COUNT_SQL = "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH %s"
+NEWEST_SQL = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH %s ORDER BY rowid DESC LIMIT %s"
 # Prefer an excerpt of the file's text (column 4), which says more than the title the user already sees.
 SNIPPET_SQL = (
     "SELECT rowid, CASE WHEN instr(snippet(documents_fts, 4, %s, %s, '…', 16), %s) > 0 "
@@ -46,12 +47,17 @@ class SqliteSearchBackend(SqlSearchBackend):
     clear_sql = "DELETE FROM documents_fts"
     search_sql = SEARCH_SQL
     count_sql = COUNT_SQL
+    newest_sql = NEWEST_SQL
     matching_sql = MATCHING_SQL
     snippet_sql = SNIPPET_SQL
 
     def expression(self, query: str) -> str | None:
         terms = every_term(query, quote='"', prefix="*", conjunction=" AND ")
         return None if terms is None else f"{TEXT_COLUMNS} : ({terms})"
+
+    def title_expression(self, query: str) -> str | None:
+        terms = every_term(query, quote='"', prefix="*", conjunction=" AND ")
+        return None if terms is None else f"title : ({terms})"
 
     def match_params(self, expression: str, owner_id: int) -> list:
         return [f'owner : "{owner_token(owner_id)}" AND {expression}']
