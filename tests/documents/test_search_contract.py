@@ -131,6 +131,14 @@ def test_matching_selects_the_owners_matching_ids_for_a_query_of_documents(backe
     assert backend.matching(owner_id=1, query="?!") is None
 
 
+@pytest.mark.parametrize(("query", "marked"), [("invoic", "invoices"), ("paid invoic", "invoices"),
+                                               ("brûl", "brûlée"), ("brul", "brûlée"), ("inv", "invoices")])
+def test_snippets_mark_the_words_a_prefix_stands_for(backend, query, marked):
+    backend.index(entry(1, body="the invoices were paid with crème brûlée"))
+    backend.index(entry(2, owner_id=2, body="invoicing elsewhere"))
+    assert f"<mark>{marked}</mark>" in backend.snippets(document_ids=[1], query=query)[1]
+
+
 def test_snippets_are_escaped_html_with_marked_terms(backend):
     backend.index(entry(1, body="the needle & thread <script>alert(1)</script>"))
     snippet = backend.snippets(document_ids=[1], query="needle")[1]

@@ -87,8 +87,12 @@ class SqlSearchBackend(SearchBackend):
         expression = self.expression(query)
         return None if expression is None else (self.matching_sql, self.match_params(expression, owner_id))
 
+    def snippet_expression(self, query: str) -> str | None:
+        """Return the expression excerpts are made with (the search's, unless the engine has a cheaper one)."""
+        return self.expression(query)
+
     def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
-        expression = self.expression(query)
+        expression = self.snippet_expression(query)
         if expression is None or not document_ids:
             return {}
         rows = self._rows(self.snippet_sql, self.snippet_params(expression, list(document_ids)))

@@ -4,9 +4,10 @@ Every statement is a literal with parameters: user input only ever arrives as a 
 """
 
 import json
+import unicodedata
 
 from strongbox.documents.search._sql import SqlSearchBackend
-from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term
+from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term, query_terms
 
 TABLE = "documents_fts"
 # The owner is a token of its own column ("u42"), so a query matches it in the index like any word: filtering on
@@ -32,10 +33,22 @@ SNIPPET_SQL = (
     "THEN snippet(documents_fts, 4, %s, %s, '…', 16) ELSE snippet(documents_fts, -1, %s, %s, '…', 16) END "
     "FROM documents_fts WHERE documents_fts MATCH %s AND rowid IN (SELECT value FROM json_each(%s))"
 )
+# The index's terms (fts5vocab), to spell a long prefix out as the words it stands for: FTS5 indexes prefixes of 2
+# and 3 characters, and for a longer one it merges the positions of every matching document's words before it can
+# make one excerpt (11 ms for the 50 excerpts of "invoice" in 100,000 documents; spelled out: 0.8 ms).
+TERMS_SQL = "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts_terms USING fts5vocab(documents_fts, 'row')"
+EXPANSIONS_SQL = "SELECT term FROM documents_fts_terms WHERE term >= %s AND term < %s LIMIT %s"
+INDEXED_PREFIX = 3
+MAX_EXPANSIONS = 16
 DELETE_SQL = "DELETE FROM documents_fts WHERE rowid = %s"
 INSERT_SQL = (
     "INSERT INTO documents_fts (rowid, owner, title, tags, description, body) VALUES (%s, %s, %s, %s, %s, %s)"
 )
+
+
+def fold(term: str) -> str:
+    """Return the term as the index's tokenizer stores it: lower case, accents removed (remove_diacritics 2)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", term.lower()) if not unicodedata.combining(c))
 
 
 def owner_token(owner_id: int) -> str:
@@ -61,6 +74,18 @@ class SqliteSearchBackend(SqlSearchBackend):
 
     def match_params(self, expression: str, owner_id: int) -> list:
         return [f'owner : "{owner_token(owner_id)}" AND {expression}']
+
+    def snippet_expression(self, query: str) -> str | None:
+        terms = query_terms(query)
+        last = fold(terms[-1]) if terms else ""
+        if len(last) <= INDEXED_PREFIX:
+            return self.expression(query)
+        words = [row[0] for row in self._rows(EXPANSIONS_SQL, [last, last + "\U0010ffff", MAX_EXPANSIONS + 1])]
+        if not words or len(words) > MAX_EXPANSIONS:
+            return self.expression(query)
+        # Terms are runs of letters and digits (query_terms), the index's words too: quoting is enough.
+        exact = [f'"{term}"' for term in terms[:-1]] + ["(" + " OR ".join(f'"{word}"' for word in words) + ")"]
+        return f"{TEXT_COLUMNS} : ({' AND '.join(exact)})"
 
     def snippet_params(self, expression: str, document_ids: list[int]) -> list:
         marks = [MARK_START, MARK_END]
