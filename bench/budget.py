@@ -297,7 +297,8 @@ def measure(run: Run, scenario: Scenario, target: Target | None, round_: int) ->
     if target is not None:
         target.requests += sent
         if scenario.server == "main":
-            target.rss_samples.append({"requests": target.requests, "rss": row["rss"]})
+            target.rss_samples.append({"round": round_, "requests": target.requests, "rss": row["rss"]})
+        row["requests_after"] = target.requests
     return row
 
 
@@ -390,19 +391,29 @@ def figures_of(measurements: list[dict], revision: str) -> dict:
 
 def memory_of(run: Run, revision: str) -> dict:
     """RSS of the embedded 10k serving tree: the largest of each process over the run, the tree's largest, and
-    the worker's growth from the first sample (after one scenario) to the last."""
+    the worker's growth over the run's requests, from the end of round 1 (every scenario has run once, so the
+    code is loaded and the caches filled: what grows after that is growth) to the end of the run; with one
+    round, from the first sample."""
     target = next((t for t in run.targets if t.corpus == E10 and t.revision == revision), None)
-    if target is None or not target.rss_samples:
+    samples = [sample for sample in (target.rss_samples if target else []) if len(sample["rss"]) > 2]
+    if not samples:
         return {}
-    samples = target.rss_samples
-    worker = [max(mb for _, _, mb in sample["rss"][2:]) for sample in samples if len(sample["rss"]) > 2]
+
+    def worker(sample: dict) -> float:
+        return max(mb for _, _, mb in sample["rss"][2:])
+
+    first_round = [sample for sample in samples if sample["round"] == 1]
+    base = first_round[-1] if len(first_round) < len(samples) else samples[0]
+    last = samples[-1]
     return {"parent_mb": max(sample["rss"][0][2] for sample in samples),
-            "master_mb": max(sample["rss"][1][2] for sample in samples if len(sample["rss"]) > 1),
-            "worker_mb": max(worker) if worker else None,
+            "master_mb": max(sample["rss"][1][2] for sample in samples),
+            "worker_mb": max(worker(sample) for sample in samples),
             "tree_mb": round(max(sum(mb for _, _, mb in sample["rss"]) for sample in samples), 1),
-            "worker_first_mb": worker[0] if worker else None, "worker_last_mb": worker[-1] if worker else None,
-            "growth_pct": round((worker[-1] - worker[0]) / worker[0] * 100, 1) if worker else None,
-            "requests": target.requests, "processes": [name for _, name, _ in samples[-1]["rss"]]}
+            "worker_first_mb": worker(samples[0]), "worker_base_mb": worker(base), "worker_last_mb": worker(last),
+            "growth_pct": round((worker(last) - worker(base)) / worker(base) * 100, 1),
+            "growth_requests": last["requests"] - base["requests"], "requests": target.requests,
+            "processes": ["strongbox serve (parent)", "granian master",
+                          *["granian worker"] * (len(last["rss"]) - 2)]}
 
 
 def files_of(run: Run, revision: str) -> dict:

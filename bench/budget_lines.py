@@ -118,8 +118,8 @@ def lines(figures: dict, memory: dict, files: dict) -> list[Line]:
                                         _get(figures, E10, f"{form} list", "cpu_ms")), 10, "%"))
     out += [
         Line("one worker's RSS (largest seen)", memory.get("worker_mb"), 80, "MB"),
-        Line(f"worker RSS growth over the run ({memory.get('requests', 0):,} requests)", memory.get("growth_pct"),
-             10, "%"),
+        Line(f"worker RSS growth over the run ({memory.get('growth_requests', 0):,} requests after round 1)",
+             memory.get("growth_pct"), 10, "%"),
         Line("the supervising parent's RSS", memory.get("parent_mb"), 20, "MB"),
         Line(f"the web-serving tree (parent, granian master, worker) (paperless-ngx: {PAPERLESS_TREE_MB} MB)",
              memory.get("tree_mb"), 140, "MB"),

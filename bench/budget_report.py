@@ -202,8 +202,10 @@ def markdown(result: dict, images: list[str]) -> str:
         "- **Files**: a 256 MB download (`curl -o /dev/null`, session cookie) and a 1 MB and a 256 MB upload "
         "through the API (API key, multipart, incompressible PDF), MB = 10^6 bytes; the worker's RSS after each "
         "upload.",
-        f"- **Memory**: RSS (VmRSS) of each process of the 10k embedded serving tree after every measurement; "
-        f"growth = the worker's last sample against its first, over {memory.get('requests', 0):,} requests.",
+        "- **Memory**: RSS (VmRSS) of each process of the 10k embedded serving tree after every measurement; "
+        "growth = the worker's RSS at the end of the run against the end of round 1 (every scenario has run once "
+        f"by then: the code is loaded and the caches are filled), over {memory.get('growth_requests', 0):,} "
+        f"requests ({memory.get('requests', 0):,} in the whole run).",
         "",
         "## Corpus",
         "",
@@ -224,9 +226,11 @@ def markdown(result: dict, images: list[str]) -> str:
         *_skipped(result),
         "## Memory and files",
         "",
-        f"- Serving tree ({', '.join(memory.get('processes', []))}): parent {_cell(memory.get('parent_mb'), 1)} MB, "
+        f"- Serving tree ({', '.join(memory.get('processes', []))}), largest RSS over the run: parent "
+        f"{_cell(memory.get('parent_mb'), 1)} MB, "
         f"granian master {_cell(memory.get('master_mb'), 1)} MB, worker {_cell(memory.get('worker_mb'), 1)} MB "
-        f"(first {_cell(memory.get('worker_first_mb'), 1)}, last {_cell(memory.get('worker_last_mb'), 1)}), tree "
+        f"(first sample {_cell(memory.get('worker_first_mb'), 1)}, end of round 1 "
+        f"{_cell(memory.get('worker_base_mb'), 1)}, last {_cell(memory.get('worker_last_mb'), 1)}), tree "
         f"{_cell(memory.get('tree_mb'), 1)} MB (paperless-ngx: {budget_lines.PAPERLESS_TREE_MB} MB).",
         f"- Download 256 MB: {_cell(files.get('download_mb_s'), 1)} MB/s; upload 256 MB "
         f"{_cell(files.get('upload_mb_s'), 1)} MB/s, 1 MB {_cell(files.get('upload_1mb_mb_s'), 1)} MB/s; worker "

@@ -76,7 +76,7 @@ def test_it_evaluates_the_budget_from_the_medians():
                (E10, "api list"): {"cpu_ms": 4.0, "rps": 210}, (E100, "api list"): {"cpu_ms": 4.6},
                (E10, "api list cached"): {"cpu_ms": 2.0}, (E10, "api list conditional"): {"cpu_ms": 1.2},
                (S10, "api list"): {"cpu_ms": 6.4}, (E100, "api search common"): {"p99_50": 25.0}}
-    memory = {"worker_mb": 75.0, "parent_mb": 17.0, "tree_mb": 141.0, "growth_pct": 3.0, "requests": 100_000}
+    memory = {"worker_mb": 75.0, "parent_mb": 17.0, "tree_mb": 141.0, "growth_pct": 3.0, "growth_requests": 100_000}
     files = {"download_mb_s": 1500.0, "upload_mb_s": 200.0, "upload_rss_growth_pct": 2.0}
     verdicts = {line.text: line.verdict for line in lines(figures, memory, files)}
     by_start = {text.split(" [")[0]: verdict for text, verdict in verdicts.items()}
