@@ -138,8 +138,9 @@ def list_documents(request: HttpRequest, page: int = Query(1, ge=1, le=100_000),
         raise ApiError(400, "invalid_request", "uploaded_until is before uploaded_from.")
     query = selectors.ListQuery(q=q, category=category or "", tag=tag, date_from=start, date_to=end,
                                 sort=ordering or "")
-    # The body is cached, and tagged, under the user's documents version: it changes with their documents.
-    cache_key = cache.key(request.user.pk, "api-documents", query, page, page_size)
+    # The body is cached, and tagged, under the user's documents version (it changes with their documents), per
+    # query string as sent, like the page's (documents/views.py).
+    cache_key = cache.key(request.user.pk, "api-documents", sorted(request.GET.lists()))
     tag = cache.etag(cache_key)
     if not_modified := _not_modified(request, tag):
         return not_modified
