@@ -42,14 +42,17 @@ def test_it_warns_once_when_storage_passes_ninety_percent(uploaded, alice, setti
     assert warning.user == alice and "90% full" in warning.message
 
 
-def test_it_marks_notifications_read_for_their_owner_only(uploaded, alice, bob):
+def test_it_marks_notifications_read_for_their_owner_only(uploaded, alice, bob, django_capture_on_commit_callbacks):
     uploaded("txt")
     uploaded("txt")
     first = selectors.notifications_for_user(alice)[0]
-    assert services.notifications_mark_read(user=bob, ids=[first.pk]) == 0
-    assert services.notifications_mark_read(user=alice, ids=[first.pk]) == 1
+    assert selectors.unread_notification_count(alice) == 2  # now cached, until a write commits
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.notifications_mark_read(user=bob, ids=[first.pk]) == 0
+        assert services.notifications_mark_read(user=alice, ids=[first.pk]) == 1
     assert selectors.unread_notification_count(alice) == 1
-    assert services.notifications_mark_read(user=alice) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.notifications_mark_read(user=alice) == 1
     assert selectors.unread_notification_count(alice) == 0
 
 

@@ -1,7 +1,8 @@
 """Per-user cached values with versioned keys.
 
-Every write to a user's documents bumps the user's version once its transaction commits, so a value computed from
-data that is no longer current is never found under the current version. Old versions simply expire.
+Every write to a user's documents (and to their notifications, which are about documents) bumps the user's
+version once its transaction commits, so a value computed from data that is no longer current is never found under
+the current version. Old versions simply expire.
 
 Bumping after the commit alone is enough because a value's key carries the version read *before* the value is
 computed (`cached`): a request that computed from data older than the commit read its version before the bump

@@ -218,7 +218,10 @@ def notifications_for_user(user, *, limit: int = 20) -> list[Notification]:
 
 
 def unread_notification_count(user) -> int:
-    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+    """Return how many of the user's notifications are unread, cached with their documents: notifications are
+    written with the documents they are about (text extracted, quota reached), and marking them read bumps the same
+    version. Every page's header shows it, and each open page asks again every 5 seconds."""
+    return cache.cached(user.pk, "unread", Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count)
 
 
 def search_suggestions(user, query: str, *, limit: int = 8) -> list[Document]:

@@ -315,7 +315,10 @@ def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
     unread = Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(id__in=ids)
-    return unread.update(read_at=timezone.now())
+    marked = unread.update(read_at=timezone.now())
+    if marked:
+        cache.bump(user.pk)  # the unread count is cached with the documents it is about (selectors.py)
+    return marked
 
 
 def orphan_files_remove(*, older_than: timedelta = timedelta(hours=1)) -> int:
