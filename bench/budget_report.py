@@ -193,9 +193,9 @@ def markdown(result: dict, images: list[str]) -> str:
         "- **Cached and uncached**: *cached* is the same request again with the user's documents unchanged "
         "(warmed by one request after the bump); *conditional* adds If-None-Match with the ETag of the first "
         "answer and expects 304 (skipped where the server sends no ETag). *Uncached* lists and searches add a "
-        "date filter that every document passes (`uploaded_until=` / `date_to=` a different day after 2100 for "
-        "every request, 60,000 of them): the caches are keyed by the query, so each request misses, yet the "
-        "page holds the same 50 rows. One document cycles through up to 3,000 different documents.",
+        "parameter the app ignores with a different value for every request (`bench=N`, 60,000 of them): list "
+        "pages and bodies are cached by the query string as sent, so each request misses them and takes the plain "
+        "request's path to the same 50 rows. One document cycles through up to 3,000 different documents.",
         f"- **Suggestions**: *repeated* asks `q={REPEATED_PREFIX}` again and again; *new* uses each prefix (2 "
         f"letters or more) of the vocabulary's words once: {len(new_prefixes()):,} distinct prefixes exist, and "
         "a measurement that would need more reports its repeats (column *wrapped* in the JSON).",
