@@ -31,6 +31,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from budget_load import incompressible_pdf
+
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway account in a throwaway directory
 BUDGETS = {"download": 1000, "download (range)": 1000, "upload (form)": 250, "upload (api)": 250}
 
@@ -58,19 +60,6 @@ def _blocks(path: str):
     with open(path, "rb") as file:
         while block := file.read(64 * 1024):
             yield block
-
-
-def make_pdf(path: Path, size: int) -> None:
-    """Write a file that passes the PDF check (signature, %%EOF at the end) of `size` bytes, not compressible."""
-    block = os.urandom(1024 * 1024)
-    head, tail = b"%PDF-1.7\n", b"\n%%EOF\n"
-    with path.open("wb") as out:
-        out.write(head)
-        left = size - len(head) - len(tail)
-        while left > 0:
-            out.write(block[: min(left, len(block))])
-            left -= min(left, len(block))
-        out.write(tail)
 
 
 class Process:
@@ -252,7 +241,7 @@ def run(size_mb: int, rounds: int, workers: int, environment: dict[str, str]) ->
     with tempfile.TemporaryDirectory(prefix="strongbox-bench-files-") as tmp:
         root = Path(tmp)
         sample = root / "sample.pdf"
-        make_pdf(sample, size_mb * 1024 * 1024)
+        incompressible_pdf(sample, size_mb * 1024 * 1024)
         (root / "data").mkdir()
         servers: list[Process] = []
         try:
