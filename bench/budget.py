@@ -104,6 +104,7 @@ class Run:
     measurements: list[dict] = field(default_factory=list)
     files: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    commit: str = ""  # of the checkout when its servers started: the code they run
 
 
 # ------------------------------------------------------------------------------------------------ starting up
@@ -431,10 +432,13 @@ def files_of(run: Run, revision: str) -> dict:
 
 def analyse(run: Run, revisions: list[tuple[str, Path]], started: float) -> dict:
     result = {"when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-              "commit": commit(services.REPO), "args": {key: value for key, value in vars(run.args).items()
+              "commit": run.commit, "args": {key: value for key, value in vars(run.args).items()
                                                           if key != "func"},
               "durations": vars(run.durations), "rate_limit": RATE_LIMIT, "server_env": SERVER_ENV,
               "notes": run.notes, "revisions": {}, "measurements": run.measurements, "files": run.files}
+    if commit(services.REPO) != run.commit:
+        run.notes.append(f"The checkout moved to {commit(services.REPO)} during the run; the servers ran the code "
+                         f"of {run.commit}, which they had loaded at the start.")
     for revision, source in revisions:
         figures = figures_of(run.measurements, revision)
         memory, files = memory_of(run, revision), files_of(run, revision)
@@ -508,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         f"x 2 per measurement; servers on core {SERVER_CORE}, load on core {LOAD_CORE}")
     with contextlib.ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sbbudget-")))
-        run = Run(args, Durations.of(args), root)
+        run = Run(args, Durations.of(args), root, commit=commit(services.REPO))
         revisions = [("current", services.REPO)]
         if args.compare:
             tree = services.Worktree(args.compare)

@@ -119,6 +119,7 @@ def _skipped(result: dict) -> list[str]:
     lines = [f"- Not measured: {target}, {scenario}: {reason}." for target, scenario, reason in notes]
     lines += [f"- Unexpected answers (not counted): {target}, {scenario}: {statuses}."
               for target, scenario, statuses in bad]
+    lines += [f"- {note}" for note in result.get("notes", [])]
     return [*lines, ""] if lines else []
 
 
