@@ -189,7 +189,8 @@ def test_it_searches_through_the_database_for_reading_and_indexes_through_the_on
     routed.clear()
     assert get_backend().search(owner_id=alice.pk, query="spring") == [document.pk]
     assert get_backend().snippets(document_ids=[document.pk], query="spring")
-    assert routed == [("db_for_read", Document), ("db_for_read", Document)]
+    # One statement or more each (SQLite spells a long prefix out from its terms table first), all for reading.
+    assert len(routed) >= 2 and set(routed) == {("db_for_read", Document)}
 
 
 def test_a_thread_never_reads_a_replica_while_another_fetches_the_position_of_a_write(monkeypatch):
