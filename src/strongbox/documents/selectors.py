@@ -141,11 +141,12 @@ def tags_for_user(user) -> list[TagUse]:
     return cache.cached(user.pk, "tags", compute)
 
 
-def _rows(ids: list[int]) -> list[DocumentRow]:
-    """Return the documents with these ids as rows with their tag names, in the order of `ids` (two queries)."""
+def _rows(user, ids: list[int]) -> list[DocumentRow]:
+    """Return the user's documents with these ids as rows with their tag names, in the order of `ids` (two
+    queries)."""
     if not ids:
         return []
-    found = {pk: values for pk, *values in Document.objects.filter(id__in=ids).values_list("id", *ROW_FIELDS)}
+    found = {pk: values for pk, *values in documents_for_user(user).filter(id__in=ids).values_list("id", *ROW_FIELDS)}
     tags: dict[int, list[str]] = {}
     for document_id, name in (Document.tags.through.objects.filter(document_id__in=ids)
                               .order_by(Lower("tag__name")).values_list("document_id", "tag__name")):
@@ -201,7 +202,7 @@ def document_page(user, query: ListQuery, page_number, *, page_size: int = PAGE_
         ordered = documents.order_by(*ordering).values_list("id", flat=True)
         found = _Counted(count, lambda start, stop: list(ordered[start:stop]))
     page = Paginator(found, page_size).get_page(page_number)
-    items = _rows(list(page.object_list))
+    items = _rows(user, list(page.object_list))
     snippets = (backend.snippets(document_ids=[d.pk for d in items], query=query.q) if matching and items else {})
     return DocumentPage(page=page, documents=items, snippets=snippets)
 
