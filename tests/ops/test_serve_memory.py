@@ -22,12 +22,17 @@ import pytest
 
 from processes import Browser, Installation, wait_for
 from samples import SAMPLES
+from test_settings import SCALE_OUT_RUN
 
 MB = 1024 * 1024
 SERVE_BUDGET = 20 * MB  # the supervising parent (issue 11)
 MASTER_BUDGET = 37 * MB  # granian's master, measured 33.6 MB
-WORKER_BUDGET = 110 * MB  # one warm granian worker, measured 101-104 MB (issue 11 asks 80 MB: see above)
-TREE_BUDGET = 160 * MB  # serve + granian's master + one worker, measured 151-154 MB (issue 11 asks 140 MB)
+# One warm granian worker, and serve + granian's master + one worker (issue 11 asks 80 and 140 MB: see above).
+# Embedded: measured 101-104 and 151-154 MB. Scale-out: 121-129 and 165-175 MB; the difference is the services'
+# clients a worker really uses there: boto3 with an S3 client for the file store (27 MB measured alone), psycopg's
+# connections and Redis's.
+WORKER_BUDGET = (135 if SCALE_OUT_RUN else 110) * MB
+TREE_BUDGET = (185 if SCALE_OUT_RUN else 160) * MB
 GROWTH_BUDGET = 0.05  # a worker's RSS from the end of the first third of the requests to the end of the last
 ROUNDS = 60  # of the eight requests below: 480 requests
 
