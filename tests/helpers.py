@@ -52,6 +52,12 @@ def make_documents(owner, count: int, **fields) -> list[Document]:
     ])
 
 
+def forget_cached_pages() -> None:
+    """Empty the cache, so the next list or search request reads the database instead of being answered from a
+    page cached under an unchanged documents version (for tests of where reads go, not of the cache)."""
+    cache.clear()
+
+
 def csrf_token(client: Client, path: str = "/documents/upload/") -> str:
     """Return the CSRF token a page's form carries, as a browser would read it."""
     page = client.get(path)

@@ -10,6 +10,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from helpers import forget_cached_pages
 from strongbox.accounts.middleware import SEEN
 from strongbox.documents import cache
 from strongbox.ops.dbrouter import PIN_COOKIE, primary_lsn, replicas
@@ -55,6 +56,7 @@ def test_an_unpinned_search_sees_only_what_the_replica_replayed_and_a_pinned_one
         assert unpinned.status_code == 200 and link not in unpinned.content.decode()
 
         alice_client.cookies[PIN_COOKIE] = f"{primary_lsn():x}"
+        forget_cached_pages()  # the unpinned answer, cached: what is under test is where the pinned one reads
         pinned = alice_client.get(reverse("documents:list"), {"q": "zebra"})
         assert pinned.status_code == 200 and link in pinned.content.decode()
     finally:
@@ -96,6 +98,7 @@ def test_a_replica_whose_wal_receiver_stopped_is_skipped_until_it_streams_again(
         cluster.postgres.start_wal_receiver()
         cluster.postgres.wait_for_replay()
         time.sleep(1.1)  # REPLICA_RETRY_SECONDS
+        forget_cached_pages()
         with CaptureQueriesContext(connections["replica1"]) as replica:
             response = alice_client.get(reverse("documents:list"))
         assert response.status_code == 200 and ran_on(replica.captured_queries, "documents_document")
@@ -118,6 +121,7 @@ def test_a_request_that_only_touched_its_session_pins_neither_the_client_nor_the
         assert stored[SEEN] > int(time.time()) - 60
 
         # The replica has not replayed the touch, and need not have: the next reads still go to it.
+        forget_cached_pages()
         with CaptureQueriesContext(connections["replica1"]) as replica:
             assert alice_client.get(reverse("documents:list")).status_code == 200
         assert ran_on(replica.captured_queries, "documents_document")
