@@ -147,6 +147,9 @@ TEMPLATES = [
     },
 ]
 
+# Form widgets: Django's Jinja2 widget templates, the admin's from the Django template language.
+FORM_RENDERER = "strongbox.templating.FormRenderer"
+
 # The data tier. Embedded (the default): SQLite, an in-process cache, files in the data directory, a SQLite task
 # queue. Scale-out: the same backends' shared counterparts, switched on by environment variables alone
 # (docs/operations.md, "Scale-out"): DATABASE_URL, DATABASE_REPLICA_URLS, REDIS_URL, STRONGBOX_STORAGE.
@@ -432,9 +435,8 @@ try:
     TRUSTED_PROXIES = parse_networks(env_list("STRONGBOX_TRUSTED_PROXIES", []))
 except ValueError as error:
     raise ImproperlyConfigured(f"STRONGBOX_TRUSTED_PROXIES: {error}.") from None
-# `serve` on SIGTERM: /readyz answers 503 this long before the app server stops, so a balancer checking it takes
-# the server out first (HAProxy: more than fall x inter). serve names the file that says so to its app server.
-DRAIN_SECONDS = env_int("STRONGBOX_DRAIN_SECONDS", 0 if ENVIRONMENT == "test" else 3, minimum=0)
+# The file `serve` names to its app server and creates on SIGTERM: /readyz answers 503 while it exists, for
+# STRONGBOX_DRAIN_SECONDS before the app server stops, which serve reads itself (ops/serve.py, drain_seconds).
 DRAIN_FILE = env_str("STRONGBOX_DRAIN_FILE", "")
 SEARCH_BACKEND = env_str("STRONGBOX_SEARCH_BACKEND", "strongbox.documents.search." + (
     "postgres.PostgresSearchBackend" if DATABASE_URL else "sqlite.SqliteSearchBackend"))
@@ -484,4 +486,3 @@ LOGGING = {
     "loggers": {"strongbox.audit": {"level": "INFO"},
                 "huey": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
-FORM_RENDERER = "strongbox.templating.FormRenderer"

@@ -56,7 +56,11 @@ def json_response(payload, status: int = 200) -> HttpResponse:
     """The body as ninja would send it, serialized by orjson without validating it field by field: the payloads
     are built here from stored values of the declared shapes (tests/api/test_schema.py checks them
     against the OpenAPI schema)."""
-    return HttpResponse(orjson.dumps(payload, option=orjson.OPT_UTC_Z), status=status, content_type=JSON)
+    return HttpResponse(_dumps(payload), status=status, content_type=JSON)
+
+
+def _dumps(payload) -> bytes:
+    return orjson.dumps(payload, option=orjson.OPT_UTC_Z)
 
 
 def _content_url() -> Callable[[str], str]:
@@ -150,9 +154,8 @@ def list_documents(request: HttpRequest, page: int = Query(1, ge=1, le=100_000),
         paginator = result.page.paginator
         documents = result.documents if page <= paginator.num_pages else []
         content_url = _content_url()
-        return orjson.dumps({"count": paginator.count, "page": page, "pages": paginator.num_pages,
-                             "page_size": page_size, "results": [document_out(d, content_url) for d in documents]},
-                            option=orjson.OPT_UTC_Z)
+        return _dumps({"count": paginator.count, "page": page, "pages": paginator.num_pages, "page_size": page_size,
+                       "results": [document_out(d, content_url) for d in documents]})
 
     response = HttpResponse(cache.fetch(cache_key, body), content_type=JSON)
     response["ETag"] = tag

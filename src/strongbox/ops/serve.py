@@ -30,7 +30,8 @@ class ServeError(Exception):
 
 
 def drain_seconds() -> int:
-    """STRONGBOX_DRAIN_SECONDS, read as settings.py reads DRAIN_SECONDS (serve has no settings to ask)."""
+    """How long, after SIGTERM, /readyz answers 503 before the app server stops, so a balancer checking it takes
+    the server out first (HAProxy: more than fall x inter). Read here alone: serve has no settings to ask."""
     environment = env_choice("STRONGBOX_ENV", "development", ("development", "production", "test"))
     return env_int("STRONGBOX_DRAIN_SECONDS", 0 if environment == "test" else 3, minimum=0)
 

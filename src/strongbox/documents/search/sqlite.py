@@ -65,12 +65,15 @@ class SqliteSearchBackend(SqlSearchBackend):
     snippet_sql = SNIPPET_SQL
 
     def expression(self, query: str) -> str | None:
-        terms = every_term(query, quote='"', prefix="*", conjunction=" AND ")
-        return None if terms is None else f"{TEXT_COLUMNS} : ({terms})"
+        return self._in_columns(TEXT_COLUMNS, query)
 
     def title_expression(self, query: str) -> str | None:
+        return self._in_columns("title", query)
+
+    @staticmethod
+    def _in_columns(columns: str, query: str) -> str | None:
         terms = every_term(query, quote='"', prefix="*", conjunction=" AND ")
-        return None if terms is None else f"title : ({terms})"
+        return None if terms is None else f"{columns} : ({terms})"
 
     def match_params(self, expression: str, owner_id: int) -> list:
         return [f'owner : "{owner_token(owner_id)}" AND {expression}']
