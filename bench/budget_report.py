@@ -19,6 +19,17 @@ def _figures(result: dict, revision: str) -> dict[tuple[str, str], dict]:
     return {tuple(key.split(" | ", 1)): values for key, values in raw.items()}
 
 
+def _finish(plt, figure, axes, path: Path) -> str:
+    """Give a horizontal chart the report's common finish, write it and return its file name."""
+    axes.invert_yaxis()
+    axes.grid(True, axis="x", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path.name
+
+
 def plot(result: dict, out: Path) -> list[str]:
     import matplotlib
 
@@ -42,13 +53,7 @@ def plot(result: dict, out: Path) -> list[str]:
         axes.axvline(bare, color="grey", linestyle=":", label=f"bare Django view ({bare:g} ms)")
     axes.set(xlabel="server CPU ms per response (serving tree, /proc), median of the rounds", xscale="log",
              title="CPU per request, one granian worker pinned to one core")
-    axes.invert_yaxis()
-    axes.grid(True, axis="x", alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(out / "cpu-per-request.png", dpi=100)
-    plt.close(figure)
-    written.append("cpu-per-request.png")
+    written.append(_finish(plt, figure, axes, out / "cpu-per-request.png"))
 
     figure, axes = plt.subplots(figsize=(10, 5.5))
     rows = [(scenario, values) for (name, scenario), values in sorted(figures.items()) if name == E100
@@ -59,13 +64,7 @@ def plot(result: dict, out: Path) -> list[str]:
     axes.set_yticks(range(len(rows)), labels, fontsize=8)
     axes.set(xlabel="latency from intended start (ms), open-model load", xscale="log",
              title="Latency at 50 % and 80 % of each scenario's peak")
-    axes.invert_yaxis()
-    axes.grid(True, axis="x", alpha=0.3)
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(out / "latency.png", dpi=100)
-    plt.close(figure)
-    written.append("latency.png")
+    written.append(_finish(plt, figure, axes, out / "latency.png"))
 
     others = [revision for revision in result["revisions"] if revision != "current"]
     if others:
@@ -78,13 +77,7 @@ def plot(result: dict, out: Path) -> list[str]:
                   height=0.4, label="after (current)")
         axes.set_yticks(range(len(keys)), [key[1] for key in keys], fontsize=8)
         axes.set(xlabel="server CPU ms per response", xscale="log", title=f"Before and after, {E10}, one run")
-        axes.invert_yaxis()
-        axes.grid(True, axis="x", alpha=0.3)
-        axes.legend(fontsize=8)
-        figure.tight_layout()
-        figure.savefig(out / "before-after.png", dpi=100)
-        plt.close(figure)
-        written.append("before-after.png")
+        written.append(_finish(plt, figure, axes, out / "before-after.png"))
     return written
 
 

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess  # noqa: S404 - starts the server under test and curl, fixed argument lists
 import sys
@@ -32,15 +31,10 @@ import urllib.request
 from pathlib import Path
 
 from budget_load import incompressible_pdf
+from budget_services import free_port
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway account in a throwaway directory
 BUDGETS = {"download": 1000, "download (range)": 1000, "upload (form)": 250, "upload (api)": 250}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def bare_app(environ, start_response):
