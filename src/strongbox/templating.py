@@ -8,7 +8,6 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.timezone import localtime
 from jinja2 import Environment, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
 
 def url(name: str, *args, **kwargs) -> str:
@@ -31,14 +30,6 @@ def datetime_short(value) -> str:
     return localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def cached_fragment(name: str, user_id: int, *parts, caller) -> Markup:
-    """Render the enclosed block once per (user, documents version, parts) and reuse it until the user's documents
-    change: `{% call cached_fragment("tags", request.user.pk, selected) %}…{% endcall %}`."""
-    from strongbox.documents import cache
-
-    return Markup(cache.cached(user_id, f"fragment:{name}", lambda: str(caller()), *parts))  # noqa: S704 - Jinja rendered it with autoescape  # nosec B704
-
-
 def environment(**options) -> Environment:
     # StrictUndefined turns a misspelt variable into an error in tests instead of a silently empty page.
     # Pages are escaped; plain-text mails (.txt) are not, or a quote in a username would arrive as &#34;.
@@ -49,8 +40,7 @@ def environment(**options) -> Environment:
         undefined=StrictUndefined,
         **options,
     )
-    env.globals.update(url=url, static=static, get_messages=get_messages, settings=settings,
-                       cached_fragment=cached_fragment)
+    env.globals.update(url=url, static=static, get_messages=get_messages, settings=settings)
     env.filters.update(filesize=filesize, datetime_short=datetime_short)
     return env
 

@@ -82,7 +82,7 @@ def document_out(document: Document | selectors.DocumentRow, content_url: Callab
     }
 
 
-def etag(document: Document) -> str:
+def etag(document: Document | selectors.DocumentRow) -> str:
     return f'"v{document.version}"'
 
 
@@ -204,7 +204,7 @@ def create_document(request: HttpRequest, response: HttpResponse):
 @router.get("/documents/{document_id}", response={200: DocumentOut, 304: None, **ERRORS}, url_name="document")
 def get_document(request: HttpRequest, document_id: str):
     """One document's metadata, with an ETag; If-None-Match with the current ETag answers 304."""
-    document = selectors.document_for_user(request.user, document_id, request)
+    document = selectors.document_row(request.user, document_id, request)
     if not_modified := _not_modified(request, etag(document)):
         return not_modified
     response = json_response(document_out(document))

@@ -16,6 +16,7 @@ from strongbox.accounts.models import AuditEvent
 from strongbox.documents import cache
 from strongbox.documents.models import Category, Document, Notification, Tag
 from strongbox.documents.search import get_backend
+from strongbox.lib.prepared import Prepared
 
 PAGE_SIZE = 50
 # Filtered searches in best-match order rank among this many best matches (their count counts every match).
@@ -97,7 +98,11 @@ class _Counted(Sequence):
 
 def documents_for_user(user) -> QuerySet[Document]:
     """Return the documents `user` may see: their own."""
-    return Document.objects.filter(owner_id=user.pk)
+    return _documents_for_user_id(user.pk)
+
+
+def _documents_for_user_id(user_id: int) -> QuerySet[Document]:
+    return Document.objects.filter(owner_id=user_id)
 
 
 def document_for_user(user, public_id: str, request=None) -> Document:
@@ -111,6 +116,23 @@ def document_for_user(user, public_id: str, request=None) -> Document:
         if Document.objects.filter(public_id=public_id).exists():
             audit.record(AuditEvent.Kind.ACCESS_REFUSED, request, user=user, detail=f"document {public_id}")
         raise Http404("No such document.") from None
+
+
+# One document as a row, and its tag names: the statements of every detail page and API read, compiled once.
+_ROW = Prepared(lambda user_id, public_id: _documents_for_user_id(user_id).filter(public_id=public_id)
+                .values_list("id", *ROW_FIELDS), -1, "\0public id")
+_TAG_NAMES = Prepared(lambda document_id: Document.tags.through.objects.filter(document_id=document_id)
+                      .order_by(Lower("tag__name")).values_list("tag__name"), -1)
+
+
+def document_row(user, public_id: str, request=None) -> DocumentRow:
+    """Return one of the user's documents as a row (fields and tag names, no model instance), for pages that only
+    show it; raise Http404 as `document_for_user` does, auditing an outsider's attempt the same way."""
+    found = _ROW(user.pk, public_id)
+    if not found:
+        document_for_user(user, public_id, request)  # raises Http404
+    pk, *values = found[0]
+    return DocumentRow(pk, *values, tag_list=tuple(name for (name,) in _TAG_NAMES(pk)))
 
 
 def user_totals(user) -> dict:

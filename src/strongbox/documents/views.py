@@ -40,24 +40,25 @@ def document_list(request):
     context = {"density": density, "params": params.urlencode(), "documents_url": request.path, "query": query,
                "filtered": selectors.any_filter(query)}
     status = 200 if valid else 400
-    # The cards and the pager are rendered once per version of the user's documents (cache.py).
-    template = "documents/list_more.html" if is_htmx(request) else "partials/document_listing.html"
+    # The page's content (or, for infinite scroll, the next cards and pager) is rendered once per version of the
+    # user's documents (cache.py) and query string: a cached page costs its header alone.
+    template = "documents/list_more.html" if is_htmx(request) else "partials/document_list_content.html"
     page = request.GET.get("page")
 
-    def listing() -> str:
-        result = selectors.document_page(request.user, query, page)
-        return render_to_string(template, {**context, "result": result})
+    def content() -> str:
+        page_context = {**context, "result": selectors.document_page(request.user, query, page)}
+        if not is_htmx(request):
+            page_context.update(form=form, sorts=SORTS, totals=selectors.user_totals(request.user),
+                                tags=selectors.tags_for_user(request.user))
+        return render_to_string(template, page_context)
 
-    html = cache.cached(request.user.pk, "list-html", listing, template, query, page, context["params"], density,
+    html = cache.cached(request.user.pk, "list-html", content, template, query, page, context["params"], density,
                         request.path)
     if is_htmx(request):
         # Infinite scroll: the next page's cards and the pager that loads the page after it.
         response = HttpResponse(html, status=status)
     else:
-        response = render(request, "documents/list.html", {
-            **context, "listing": html, "form": form, "sorts": SORTS,
-            "totals": selectors.user_totals(request.user), "tags": selectors.tags_for_user(request.user),
-        }, status=status)
+        response = render(request, "documents/list.html", {"content": html}, status=status)
     vary_on_htmx(response)
     for name in ("sort", "density"):
         if data.get(name):
@@ -104,7 +105,7 @@ def document_upload(request):
 @login_required
 @require_safe
 def document_detail(request, public_id: str):
-    document = selectors.document_for_user(request.user, public_id, request)
+    document = selectors.document_row(request.user, public_id, request)
     return render(request, "documents/detail.html", {"document": document})
 
 
