@@ -20,8 +20,8 @@ def test_a_json_answer_revalidates_with_its_etag_and_changes_after_a_write(alice
     again = alice_api.get("/api/v1/documents", HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again.content == b""
 
-    # The list's ETag is its cache key's: the user's documents version, which every write through the services
-    # moves on (once the write commits).
+    # The list's ETag is its cache entry's: it names the user's documents version, which every write through the
+    # services moves on (once the write commits).
     with django_capture_on_commit_callbacks(execute=True):
         services.document_update(document=document, title="Lease 2")
     changed = alice_api.get("/api/v1/documents", HTTP_IF_NONE_MATCH=etag)

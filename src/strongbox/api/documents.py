@@ -144,9 +144,8 @@ def list_documents(request: HttpRequest, page: int = Query(1, ge=1, le=100_000),
                                 sort=ordering or "")
     # The body is cached, and tagged, under the user's documents version (it changes with their documents), per
     # query string as sent, like the page's (documents/views.py).
-    cache_key = cache.key(request.user.pk, "api-documents", sorted(request.GET.lists()))
-    tag = cache.etag(cache_key)
-    if not_modified := _not_modified(request, tag):
+    entry = cache.Entry(request.user.pk, "api-documents", sorted(request.GET.lists()))
+    if not_modified := _not_modified(request, entry.etag):
         return not_modified
 
     def body() -> bytes:
@@ -157,8 +156,8 @@ def list_documents(request: HttpRequest, page: int = Query(1, ge=1, le=100_000),
         return _dumps({"count": paginator.count, "page": page, "pages": paginator.num_pages, "page_size": page_size,
                        "results": [document_out(d, content_url) for d in documents]})
 
-    response = HttpResponse(cache.fetch(cache_key, body), content_type=JSON)
-    response["ETag"] = tag
+    response = HttpResponse(entry.get(body), content_type=JSON)
+    response["ETag"] = entry.etag
     return response
 
 

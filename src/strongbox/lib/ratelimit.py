@@ -19,12 +19,13 @@ def _key(ident: str, window: int, now: int) -> str:
 
 
 def _count(key: str, window: int) -> int | None:
+    # incr first: a window's counter exists for all but its first event, and each cache write costs (every API
+    # call is counted).
     for _ in range(ATTEMPTS):
-        cache.add(key, 0, timeout=window + 5)
         try:
             return cache.incr(key)
-        except ValueError:  # evicted, or the cache lost the add (Redis went away or came back in between): again
-            continue
+        except ValueError:  # the window's first event, evicted, or the cache lost the add (Redis went away or
+            cache.add(key, 0, timeout=window + 5)  # came back in between): start the counter and count again
     return None
 
 
