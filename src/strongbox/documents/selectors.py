@@ -1,5 +1,6 @@
 """Document reads. Every query filters by owner inside the query itself."""
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
@@ -163,16 +164,38 @@ def tags_for_user(user) -> list[TagUse]:
     return cache.cached(user.pk, "tags", compute)
 
 
+# A page's rows and their tags by id, compiled once for each of a few lengths of the id list and padded to the
+# next one with an id no row has: the two statements of every list and search page.
+_ROWS_LENGTHS = (10, PAGE_SIZE, 100)  # 100: the API's largest page (settings.API_MAX_PAGE_SIZE)
+_NO_ID = 0
+_USER_PLACEHOLDER = -1
+
+
+@functools.cache
+def _rows_statements(length: int) -> tuple[Prepared, Prepared]:
+    ids = tuple(range(-2, -2 - length, -1))
+    rows = Prepared(lambda user_id, *ids: _documents_for_user_id(user_id).filter(id__in=ids)
+                    .values_list("id", *ROW_FIELDS), _USER_PLACEHOLDER, *ids)
+    tags = Prepared(lambda *ids: Document.tags.through.objects.filter(document_id__in=ids)
+                    .order_by(Lower("tag__name")).values_list("document_id", "tag__name"), *ids)
+    return rows, tags
+
+
 def _rows(user, ids: list[int]) -> list[DocumentRow]:
     """Return the user's documents with these ids as rows with their tag names, in the order of `ids` (two
     queries)."""
     if not ids:
         return []
-    found = {pk: values for pk, *values in documents_for_user(user).filter(id__in=ids).values_list("id", *ROW_FIELDS)}
+    found: dict[int, list] = {}
     tags: dict[int, list[str]] = {}
-    for document_id, name in (Document.tags.through.objects.filter(document_id__in=ids)
-                              .order_by(Lower("tag__name")).values_list("document_id", "tag__name")):
-        tags.setdefault(document_id, []).append(name)
+    for start in range(0, len(ids), _ROWS_LENGTHS[-1]):
+        chunk = ids[start:start + _ROWS_LENGTHS[-1]]
+        length = next(length for length in _ROWS_LENGTHS if length >= len(chunk))
+        padded = [*chunk, *[_NO_ID] * (length - len(chunk))]
+        rows, tag_names = _rows_statements(length)
+        found.update((pk, values) for pk, *values in rows(user.pk, *padded))
+        for document_id, name in tag_names(*padded):
+            tags.setdefault(document_id, []).append(name)
     return [DocumentRow(pk, *found[pk], tag_list=tuple(tags.get(pk, ()))) for pk in ids if pk in found]
 
 
@@ -198,30 +221,34 @@ def document_page(user, query: ListQuery, page_number, *, page_size: int = PAGE_
     search index alone when nothing else filters them (deleted documents leave the index at once), else ranked
     among the SEARCH_LIMIT best matches (the count still counts them all).
     """
-    documents = _filtered(user, query)
     filtered = any_filter(replace(query, q=""))
     backend = get_backend()
     # A query of only punctuation has no terms and so matches nothing, rather than everything.
     matching = backend.matching(owner_id=user.pk, query=query.q) if query.q else None
-    if query.q and matching is None:
-        documents = documents.none()
-    elif matching:
+
+    def documents() -> QuerySet[Document]:
+        """The ORM's side, built only on the paths that need it: the filters and the search's matches."""
+        found = _filtered(user, query)
+        if query.q and matching is None:
+            return found.none()
         # The backend's statement is a literal; the user's terms are bound parameters.
-        documents = documents.filter(id__in=RawSQL(*matching))  # noqa: S611  # nosec B611
+        return found.filter(id__in=RawSQL(*matching)) if matching else found  # noqa: S611  # nosec B611
+
     if matching and not query.sort and not filtered:
         found = _Counted(backend.count(owner_id=user.pk, query=query.q),
                          lambda start, stop: backend.search(owner_id=user.pk, query=query.q, limit=stop - start,
                                                             offset=start))
     elif matching and not query.sort:
         ranked = backend.search(owner_id=user.pk, query=query.q, limit=SEARCH_LIMIT)
-        allowed = set(documents.filter(id__in=ranked).values_list("id", flat=True))
+        allowed = set(documents().filter(id__in=ranked).values_list("id", flat=True))
         ids = [pk for pk in ranked if pk in allowed]
-        found = _Counted(documents.count(), lambda start, stop: ids[start:stop])
+        found = _Counted(documents().count(), lambda start, stop: ids[start:stop])
     else:
         ordering = ORDERINGS.get(query.sort or "-created", ORDERINGS["-created"])
         # Unfiltered, the count is the user's totals, cached: counting a large archive is the costly part.
-        count = user_totals(user)["count"] if not (filtered or query.q) else documents.count()
-        ordered = documents.order_by(*ordering).values_list("id", flat=True)
+        listed = documents()
+        count = user_totals(user)["count"] if not (filtered or query.q) else listed.count()
+        ordered = listed.order_by(*ordering).values_list("id", flat=True)
         found = _Counted(count, lambda start, stop: list(ordered[start:stop]))
     page = Paginator(found, page_size).get_page(page_number)
     items = _rows(user, list(page.object_list))

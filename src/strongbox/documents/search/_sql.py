@@ -9,12 +9,12 @@ from abc import abstractmethod
 
 from django.db import connections, router
 
-from strongbox.documents.search.base import SearchBackend, highlight
+from strongbox.documents.search.base import SearchBackend
 
 
 class SqlSearchBackend(SearchBackend):
     """Subclasses give the statements, turn a user's query into the engine's expression (None: no terms) and
-    order the parameters of the snippet statement."""
+    make excerpts (`snippets`), each the engine's own way."""
 
     delete_sql: str
     clear_sql: str
@@ -22,7 +22,6 @@ class SqlSearchBackend(SearchBackend):
     count_sql: str  # parameters: match_params
     newest_sql: str  # parameters: match_params, limit
     matching_sql: str  # parameters: match_params
-    snippet_sql: str
 
     @abstractmethod
     def expression(self, query: str) -> str | None:
@@ -35,10 +34,6 @@ class SqlSearchBackend(SearchBackend):
     @abstractmethod
     def title_expression(self, query: str) -> str | None:
         """Return the engine's expression matching every term of `query` in titles only, or None."""
-
-    @abstractmethod
-    def snippet_params(self, expression: str, document_ids: list[int]) -> list:
-        """Return the parameters of snippet_sql."""
 
     @staticmethod
     def reading():
@@ -86,17 +81,6 @@ class SqlSearchBackend(SearchBackend):
     def matching(self, *, owner_id: int, query: str) -> tuple[str, list] | None:
         expression = self.expression(query)
         return None if expression is None else (self.matching_sql, self.match_params(expression, owner_id))
-
-    def snippet_expression(self, query: str) -> str | None:
-        """Return the expression excerpts are made with (the search's, unless the engine has a cheaper one)."""
-        return self.expression(query)
-
-    def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
-        expression = self.snippet_expression(query)
-        if expression is None or not document_ids:
-            return {}
-        rows = self._rows(self.snippet_sql, self.snippet_params(expression, list(document_ids)))
-        return {document_id: highlight(text) for document_id, text in rows}
 
     def clear(self) -> None:
         with self.writing().cursor() as cursor:

@@ -7,7 +7,7 @@ Every statement is a literal with parameters: user input only ever arrives as a 
 """
 
 from strongbox.documents.search._sql import SqlSearchBackend
-from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term, query_terms
+from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term, highlight, query_terms
 
 # tsvector values are limited to 1 MB: index the start of very long texts.
 MAX_BODY_CHARS = 400_000
@@ -74,7 +74,6 @@ class PostgresSearchBackend(SqlSearchBackend):
     count_sql = COUNT_SQL
     newest_sql = NEWEST_SQL
     matching_sql = MATCHING_SQL
-    snippet_sql = SNIPPET_SQL
 
     def expression(self, query: str) -> str | None:
         return every_term(query, quote="'", prefix=":*", conjunction=" & ")
@@ -86,8 +85,12 @@ class PostgresSearchBackend(SqlSearchBackend):
             return None
         return " & ".join([f"'{term}':A" for term in terms[:-1]] + [f"'{terms[-1]}':*A"])
 
-    def snippet_params(self, expression: str, document_ids: list[int]) -> list:
-        return [MARK_START, expression, MARK_START, MARK_END, document_ids]
+    def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
+        expression = self.expression(query)
+        if expression is None or not document_ids:
+            return {}
+        rows = self._rows(SNIPPET_SQL, [MARK_START, expression, MARK_START, MARK_END, list(document_ids)])
+        return {document_id: highlight(text) for document_id, text in rows}
 
     def index_many(self, entries: list[IndexEntry]) -> None:
         with self.writing().cursor() as cursor:

@@ -7,7 +7,7 @@ import json
 import unicodedata
 
 from strongbox.documents.search._sql import SqlSearchBackend
-from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term, query_terms
+from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, every_term, highlight, query_terms
 
 TABLE = "documents_fts"
 # The owner is a token of its own column ("u42"), so a query matches it in the index like any word: filtering on
@@ -27,10 +27,10 @@ SEARCH_SQL = (
 MATCHING_SQL = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH %s"
 COUNT_SQL = "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH %s"
 NEWEST_SQL = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH %s ORDER BY rowid DESC LIMIT %s"
-# Prefer an excerpt of the file's text (column 4), which says more than the title the user already sees.
+# An excerpt of one column (4: the file's text, which says more than the title the user already sees; -1: the
+# column that matches best) of the given documents, which are the searching user's own.
 SNIPPET_SQL = (
-    "SELECT rowid, CASE WHEN instr(snippet(documents_fts, 4, %s, %s, '…', 16), %s) > 0 "
-    "THEN snippet(documents_fts, 4, %s, %s, '…', 16) ELSE snippet(documents_fts, -1, %s, %s, '…', 16) END "
+    "SELECT rowid, snippet(documents_fts, %s, %s, %s, '…', 16) "
     "FROM documents_fts WHERE documents_fts MATCH %s AND rowid IN (SELECT value FROM json_each(%s))"
 )
 # The index's terms (fts5vocab), to spell a long prefix out as the words it stands for: FTS5 indexes prefixes of 2
@@ -62,7 +62,6 @@ class SqliteSearchBackend(SqlSearchBackend):
     count_sql = COUNT_SQL
     newest_sql = NEWEST_SQL
     matching_sql = MATCHING_SQL
-    snippet_sql = SNIPPET_SQL
 
     def expression(self, query: str) -> str | None:
         return self._in_columns(TEXT_COLUMNS, query)
@@ -70,29 +69,37 @@ class SqliteSearchBackend(SqlSearchBackend):
     def title_expression(self, query: str) -> str | None:
         return self._in_columns("title", query)
 
-    @staticmethod
-    def _in_columns(columns: str, query: str) -> str | None:
-        terms = every_term(query, quote='"', prefix="*", conjunction=" AND ")
-        return None if terms is None else f"{columns} : ({terms})"
+    def _in_columns(self, columns: str, query: str) -> str | None:
+        """Match every term of `query` in `columns`, the last as a prefix: spelled out as the words it stands for
+        when it is longer than the indexed prefixes and stands for at most MAX_EXPANSIONS of them."""
+        terms = query_terms(query)
+        if not terms:
+            return None
+        last = fold(terms[-1])
+        words = ([row[0] for row in self._rows(EXPANSIONS_SQL, [last, last + "\U0010ffff", MAX_EXPANSIONS + 1])]
+                 if len(last) > INDEXED_PREFIX else [])
+        if not words or len(words) > MAX_EXPANSIONS:
+            as_prefix = every_term(query, quote='"', prefix="*", conjunction=" AND ")
+            return f"{columns} : ({as_prefix})"
+        # Terms are runs of letters and digits (query_terms), the index's words too: quoting is enough.
+        exact = [f'"{term}"' for term in terms[:-1]] + ["(" + " OR ".join(f'"{word}"' for word in words) + ")"]
+        return f"{columns} : ({' AND '.join(exact)})"
 
     def match_params(self, expression: str, owner_id: int) -> list:
         return [f'owner : "{owner_token(owner_id)}" AND {expression}']
 
-    def snippet_expression(self, query: str) -> str | None:
-        terms = query_terms(query)
-        last = fold(terms[-1]) if terms else ""
-        if len(last) <= INDEXED_PREFIX:
-            return self.expression(query)
-        words = [row[0] for row in self._rows(EXPANSIONS_SQL, [last, last + "\U0010ffff", MAX_EXPANSIONS + 1])]
-        if not words or len(words) > MAX_EXPANSIONS:
-            return self.expression(query)
-        # Terms are runs of letters and digits (query_terms), the index's words too: quoting is enough.
-        exact = [f'"{term}"' for term in terms[:-1]] + ["(" + " OR ".join(f'"{word}"' for word in words) + ")"]
-        return f"{TEXT_COLUMNS} : ({' AND '.join(exact)})"
-
-    def snippet_params(self, expression: str, document_ids: list[int]) -> list:
+    def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
+        """Excerpts of the file's text where it matches, else of whichever column does (the title or tags): one
+        excerpt per document in all, the second statement only for those whose text has no match."""
+        expression = self.expression(query)
+        if expression is None or not document_ids:
+            return {}
         marks = [MARK_START, MARK_END]
-        return [*marks, MARK_START, *marks, *marks, expression, json.dumps(document_ids)]
+        found = dict(self._rows(SNIPPET_SQL, [4, *marks, expression, json.dumps(list(document_ids))]))
+        elsewhere = [document_id for document_id, text in found.items() if MARK_START not in text]
+        if elsewhere:
+            found.update(self._rows(SNIPPET_SQL, [-1, *marks, expression, json.dumps(elsewhere)]))
+        return {document_id: highlight(text) for document_id, text in found.items()}
 
     def index_many(self, entries: list[IndexEntry]) -> None:
         with self.writing().cursor() as cursor:
