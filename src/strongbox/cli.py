@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> None:
         from strongbox.ops.serve import main as serve
 
         sys.exit(serve(argv[2:]))
+    if argv[1:2] == ["worker"]:
+        os.environ.setdefault("STRONGBOX_PROCESS_ROLE", "worker")  # as the metrics name it (ops/metrics.py)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "strongbox.settings")
     from django.core.management import execute_from_command_line
 

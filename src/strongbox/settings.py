@@ -3,6 +3,7 @@
 import base64
 import re
 import secrets
+from importlib.metadata import version as _package_version
 from pathlib import Path
 
 import dj_database_url
@@ -435,6 +436,20 @@ try:
     TRUSTED_PROXIES = parse_networks(env_list("STRONGBOX_TRUSTED_PROXIES", []))
 except ValueError as error:
     raise ImproperlyConfigured(f"STRONGBOX_TRUSTED_PROXIES: {error}.") from None
+# Who may read /metrics: clients from these networks, or anyone sending `Authorization: Bearer <token>`; anyone
+# else gets the 404 of a missing page.
+try:
+    METRICS_NETWORKS = parse_networks(env_list("STRONGBOX_METRICS_NETWORKS", ["127.0.0.0/8", "::1/128"]))
+except ValueError as error:
+    raise ImproperlyConfigured(f"STRONGBOX_METRICS_NETWORKS: {error}.") from None
+METRICS_TOKEN = env_secret("STRONGBOX_METRICS_TOKEN")
+# A task worker started alone (`strongbox worker`) answers scrapes itself on this port; one that `serve` started
+# counts in the app server's files instead (ops/metrics.py).
+WORKER_METRICS_HOST = env_str("STRONGBOX_WORKER_METRICS_HOST", "127.0.0.1")
+WORKER_METRICS_PORT = env_int("STRONGBOX_WORKER_METRICS_PORT", 0, minimum=0)
+if METRICS_TOKEN is not None and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("STRONGBOX_METRICS_TOKEN must be at least 32 characters (e.g. the output of "
+                               "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`).")
 # The file `serve` names to its app server and creates on SIGTERM: /readyz answers 503 while it exists, for
 # STRONGBOX_DRAIN_SECONDS before the app server stops, which serve reads itself (ops/serve.py, drain_seconds).
 DRAIN_FILE = env_str("STRONGBOX_DRAIN_FILE", "")
@@ -474,15 +489,28 @@ TIME_ZONE = env_str("STRONGBOX_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# text: one line a record, for people; json: one object a line (time, level, logger, message, request_id, user_id,
+# route, and an access line's status and duration), for a log pipeline.
+LOG_FORMAT = env_choice("STRONGBOX_LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # request_id: the id of the request a line was written for ("-" outside one), as in its X-Request-ID header.
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"}},
+    "formatters": {"text": {"format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"},
+                   "json": {"()": "strongbox.ops.logformat.JsonLines"}},
     "filters": {"request_id": {"()": "strongbox.ops.requestid.RequestIdFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("STRONGBOX_LOG_LEVEL", "INFO")},
     # Huey's consumer adds a handler of its own to a "huey" logger that has none, which printed every line twice.
     "loggers": {"strongbox.audit": {"level": "INFO"},
                 "huey": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+
+# Error tracking: exceptions (and ERROR log lines) to Sentry or a server speaking its protocol, scrubbed of
+# anything personal or secret (ops/errors.py). Unset: nothing is sent anywhere.
+SENTRY_DSN = env_secret("STRONGBOX_SENTRY_DSN")
+RELEASE = env_str("STRONGBOX_RELEASE", _package_version("strongbox"))
+if SENTRY_DSN:
+    from strongbox.ops.errors import init_error_tracking
+
+    init_error_tracking(SENTRY_DSN, environment=ENVIRONMENT, release=RELEASE)

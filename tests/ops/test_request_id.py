@@ -39,7 +39,7 @@ def log_lines():
     """Collect what the root logger writes, formatted as settings.LOGGING formats it."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(django_settings.LOGGING["formatters"]["plain"]["format"]))
+    handler.setFormatter(logging.Formatter(django_settings.LOGGING["formatters"]["text"]["format"]))
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.addHandler(handler)

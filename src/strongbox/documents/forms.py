@@ -3,6 +3,7 @@ from django.conf import settings
 
 from strongbox.documents.models import Category, Document
 from strongbox.lib.sniff import ArchiveLimits, ContentRejected, check_upload
+from strongbox.ops import metrics
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
@@ -63,6 +64,7 @@ class UploadForm(DocumentFieldsForm):
         try:
             self.kind = check_upload(upload.name, upload, limits=limits)
         except ContentRejected as error:
+            metrics.UPLOADS.labels("refused").inc()
             raise forms.ValidationError(str(error), code=error.code) from None
         return upload
 

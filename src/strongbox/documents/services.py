@@ -23,6 +23,7 @@ from strongbox.documents.models import Document, DocumentText, Notification, Tag
 from strongbox.documents.search import IndexEntry, get_backend
 from strongbox.lib.filenames import clean_filename
 from strongbox.lib.sniff import FileKind
+from strongbox.ops import metrics
 
 log = logging.getLogger(__name__)
 BLOB_PREFIX = "documents"
@@ -146,9 +147,15 @@ def document_create(*, owner, title: str, description: str, category: str, tags:
         if _violates(error, TITLE_CONSTRAINT):
             raise TitleTaken() from None
         raise
+    except QuotaExceeded:
+        default_storage.delete(name)
+        metrics.UPLOADS.labels("refused").inc()
+        raise
     except BaseException:
         default_storage.delete(name)
         raise
+    metrics.UPLOADS.labels("stored").inc()
+    metrics.UPLOAD_BYTES.inc(upload.size)
     return document
 
 
@@ -252,6 +259,7 @@ def document_extract_text(*, document_id: int) -> None:
         except ExtractionFailed as failure:
             log.info("text extraction failed for document %s: %s", document.pk, failure)
             body, status, error = "", TextStatus.FAILED, str(failure)[:200]
+    metrics.EXTRACTIONS.labels("failed" if error else "text" if body.strip() else "empty").inc()
     _text_store(document_id, body, status, error)
 
 
@@ -299,6 +307,7 @@ def document_extraction_abandon(*, document_id: int, error: str) -> bool:
                                                        version=F("version") + 1)
         cache.bump(document.owner_id)
         _notify_text_result(document, TextStatus.FAILED, error)
+    metrics.EXTRACTIONS.labels("abandoned").inc()
     return True
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, TemporaryFileUploadHandler
 from django.http import HttpRequest
 
+from strongbox.ops import metrics
 from strongbox.ops.views import BodyTooLarge, bad_request
 
 # A multipart body carries the form fields and boundaries besides the file itself.
@@ -85,5 +86,6 @@ class UploadSizeLimitMiddleware:
 
     def __call__(self, request):
         if body_too_large(request):
+            metrics.UPLOADS.labels("refused").inc()
             return bad_request(request, BodyTooLarge())
         return self.get_response(request)

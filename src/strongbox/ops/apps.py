@@ -10,12 +10,14 @@ class OpsConfig(AppConfig):
         from django.conf import settings
         from huey.contrib.djhuey import HUEY
 
-        from strongbox.ops import dbrouter
+        from strongbox.ops import dbrouter, metrics
         from strongbox.ops.datadir import data_dir_make_private
 
         data_dir_make_private(settings.DATA_DIR)
 
         HUEY.pre_execute()(dbrouter.task_started)
         HUEY.post_execute()(dbrouter.task_finished)
+        metrics.process_started()
+        connection_created.connect(metrics.install_query_timer)
         if dbrouter.replica_aliases():
             connection_created.connect(dbrouter.watch_writes)

@@ -32,8 +32,11 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError, TimeoutError  # noqa: A004 (redis's names, not the builtins)
 
+from strongbox.ops import metrics
+
 log = logging.getLogger(__name__)
 UNREACHABLE = (ConnectionError, TimeoutError)
+ABSENT = object()  # what a read returns for a key the cache does not hold, told apart from a stored None
 OPEN_SECONDS = 5.0
 
 
@@ -231,14 +234,17 @@ class ResilientRedisCache(RedisCache):
         """Whether the breaker is closed (Redis is being used)."""
         return self.outage.available
 
-    def _call(self, method, *args, local: Callable[[], object], stale_if_dropped: bool = False):
+    def _call(self, method, *args, local: Callable[[], object], stale_if_dropped: bool = False, reads: int = 0,
+              found: Callable[[object], int] | None = None):
         """Call Redis unless the breaker says not to; `local` answers without it. `stale_if_dropped`: the call
-        changes or removes a value, so dropping it needs a flush before Redis is trusted again."""
+        changes or removes a value, so dropping it needs a flush before Redis is trusted again. A read of `reads`
+        keys is counted in the metrics: `found(result)` of them hits, the others misses, all errors without Redis."""
         outage = self.outage
         ticket = outage.admit(stale_if_dropped=stale_if_dropped)
         if ticket is None:
             if stale_if_dropped:
                 outage.retry_later()
+            metrics.cache_reads(errors=reads)
             with outage.lock:
                 return local()
         try:
@@ -249,12 +255,16 @@ class ResilientRedisCache(RedisCache):
             result = method(*args)
         except UNREACHABLE as error:
             outage.failed(ticket, error, dropped=stale_if_dropped)
+            metrics.cache_reads(errors=reads)
             with outage.lock:
                 return local()
         except BaseException:
             outage.answered(ticket)  # Redis answered, with an error of the caller's making (e.g. incr of no key)
             raise
         outage.answered(ticket)
+        if reads:
+            hits = found(result)
+            metrics.cache_reads(hits=hits, misses=reads - hits)
         return result
 
     def _delete_ours(self):
@@ -279,11 +289,13 @@ class ResilientRedisCache(RedisCache):
         return lambda: getattr(self.outage.counters, operation)(self.make_key(key, version=version), *args)
 
     def get(self, key, default=None, version=None):
-        return self._call(super().get, key, default, version, local=self._counters("get", key, default,
-                                                                                    version=version))
+        value = self._call(super().get, key, ABSENT, version, reads=1, found=lambda value: value is not ABSENT,
+                           local=self._counters("get", key, ABSENT, version=version))
+        return default if value is ABSENT else value
 
     def get_many(self, keys, version=None):
-        return self._call(super().get_many, keys, version, local=dict)
+        keys = list(keys)
+        return self._call(super().get_many, keys, version, local=dict, reads=len(keys), found=len)
 
     def has_key(self, key, version=None):
         counted = self._counters("get", key, version=version)

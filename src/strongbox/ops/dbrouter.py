@@ -26,12 +26,14 @@ import random
 import re
 import threading
 import time
+from dataclasses import dataclass
 from importlib import import_module
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 
 from strongbox.accounts.middleware import SEEN, STARTED
+from strongbox.ops import metrics
 
 log = logging.getLogger(__name__)
 PIN_COOKIE = "strongbox-primary"
@@ -261,8 +263,35 @@ def watch_writes(sender, connection, **kwargs):
         connection.execute_wrappers.append(_note_write)
 
 
+@dataclass(frozen=True)
+class ReplicaState:
+    streaming: bool
+    lag_bytes: int | None  # None: not known (the replica did not answer)
+    lag_seconds: float
+
+
+def replica_state(alias: str) -> ReplicaState:
+    """Return how the replica stands now, for the metrics (whether this process routes reads to it is `usable`)."""
+    try:
+        primary = _primary_flush_lsn()
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_LAG_SQL, [RECEIVER_HIDDEN])
+            in_recovery, receiver, replayed, replay_age = cursor.fetchone()
+    except DatabaseError:
+        return ReplicaState(streaming=False, lag_bytes=None, lag_seconds=0.0)
+    behind = max(0, primary - parse_lsn(replayed)) if replayed else None
+    # The last replayed transaction of a replica that has everything ages with an idle primary: that is no lag.
+    return ReplicaState(streaming=bool(in_recovery) and receiver in ("streaming", RECEIVER_HIDDEN), lag_bytes=behind,
+                        lag_seconds=float(replay_age or 0.0) if behind else 0.0)
+
+
 class ReplicaRouter:
     def db_for_read(self, model, **hints):
+        alias = self._choose()
+        metrics.REPLICA_READS.labels(alias).inc()
+        return alias
+
+    def _choose(self):
         if _pinned.get() or connections["default"].in_atomic_block:
             return "default"
         chosen = _replica.get()

@@ -8,7 +8,19 @@ both).
 
 from diskcache import DjangoCache
 
+from strongbox.ops import metrics
+from strongbox.ops.cache import ABSENT
+
 
 class SharedDiskCache(DjangoCache):
+    def get(self, key, default=None, version=None, **options):
+        """Read a key, counted as a hit or a miss (Django's get_many reads each key through here)."""
+        value = super().get(key, ABSENT, version, **options)
+        if value is ABSENT:
+            metrics.cache_reads(misses=1)
+            return default
+        metrics.cache_reads(hits=1)
+        return value
+
     def close(self, **kwargs):
         """Keep the connections: they are per thread and reused by the thread's next request."""

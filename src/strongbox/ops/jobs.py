@@ -23,15 +23,17 @@ import inspect
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
+from strongbox.ops import metrics
 from strongbox.ops.models import Job
 
 log = logging.getLogger(__name__)
@@ -152,11 +154,17 @@ def _attempt(kind: JobKind, claimed: Job) -> None:
         _give_up(kind, claimed, claimed.last_error or f"the worker stopped during each of {kind.max_attempts} "
                                                       "attempts")
         return
+    task = kind.name.rsplit(".", 1)[-1]
+    if claimed.attempts == 1:
+        metrics.TASK_LATENCY.labels(task).observe((timezone.now() - claimed.created_at).total_seconds())
+    started = time.perf_counter()
     try:
         kind.run(**claimed.args)
     except Exception as error:  # noqa: BLE001 - any failure of the job is recorded, retried, finally given up
+        metrics.TASK_SECONDS.labels(task, "failure").observe(time.perf_counter() - started)
         _failed(kind, claimed, error)
         return
+    metrics.TASK_SECONDS.labels(task, "success").observe(time.perf_counter() - started)
     Job.objects.filter(pk=claimed.pk, attempts=claimed.attempts).delete()
 
 
@@ -181,6 +189,13 @@ def _give_up(kind: JobKind, claimed: Job, error: str) -> None:
         if kind.give_up is not None:
             kind.give_up(error=error, **claimed.args)
         Job.objects.filter(pk=claimed.pk).delete()
+
+
+def waiting(*, now=None) -> tuple[int, float]:
+    """Return how many jobs are due and not running, and for how many seconds the oldest of them has been due."""
+    now = now or timezone.now()
+    due = Job.objects.filter(due_at__lte=now).exclude(_running(now)).aggregate(count=Count("pk"), oldest=Min("due_at"))
+    return due["count"], (now - due["oldest"]).total_seconds() if due["oldest"] else 0.0
 
 
 def sweep(*, now=None) -> int:

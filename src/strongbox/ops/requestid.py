@@ -14,6 +14,11 @@ import secrets
 import time
 from contextvars import ContextVar
 
+from django.utils.functional import empty
+
+from strongbox.ops import metrics
+from strongbox.ops.logformat import ACCESS_LOGGER
+
 HEADER = "X-Request-ID"
 META_KEY = "HTTP_X_REQUEST_ID"
 MAX_LENGTH = 128
@@ -22,7 +27,8 @@ MAX_LENGTH = 128
 _ACCEPTED = re.compile(rf"[A-Za-z0-9._:+/=@-]{{1,{MAX_LENGTH}}}")
 
 _request_id: ContextVar[str | None] = ContextVar("strongbox_request_id", default=None)
-access_log = logging.getLogger("strongbox.access")
+_request: ContextVar = ContextVar("strongbox_request", default=None)
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 def new_request_id() -> str:
@@ -45,11 +51,30 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
+def _user_id(request) -> int | None:
+    """The signed-in user's id, if this request has already looked it up (a log line must not cost a query)."""
+    user = request.__dict__.get("user")
+    if user is None or getattr(user, "_wrapped", None) is empty:
+        return None
+    return user.pk if user.is_authenticated else None
+
+
+def _route(request) -> str | None:
+    match = request.__dict__.get("resolver_match")
+    return match.route if match is not None else None
+
+
 class RequestIdFilter(logging.Filter):
-    """Give every log record a `request_id` attribute ("-" outside a request), for the formatter to print."""
+    """Give every log record a `request_id` attribute ("-" outside a request), for the formatter to print, and
+    `user_id` and `route` (None when unknown) for the JSON lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _request_id.get() or "-"
+        request = _request.get()
+        if not hasattr(record, "user_id"):
+            record.user_id = _user_id(request) if request is not None else None
+        if not hasattr(record, "route"):
+            record.route = _route(request) if request is not None else None
         return True
 
 
@@ -62,7 +87,7 @@ class RequestContext:
         self.request_id = request_id
 
     def run(self, request, handle):
-        token = _request_id.set(self.request_id)
+        token, request_token = _request_id.set(self.request_id), _request.set(request)
         started = time.perf_counter()
         status = 500
         try:
@@ -72,9 +97,13 @@ class RequestContext:
             return response
         finally:
             # The time until the response starts: a streamed body (a download) goes on after this.
-            access_log.info(json.dumps({
-                "method": request.method, "path": request.path, "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 1), "client": request.META.get("REMOTE_ADDR", ""),
-                "pid": os.getpid(),  # which app-server worker answered
-            }, ensure_ascii=True))
+            seconds = time.perf_counter() - started
+            metrics.observe_request(request, status, seconds)
+            ms, client, pid = round(seconds * 1000, 1), request.META.get("REMOTE_ADDR", ""), os.getpid()
+            access_log.info(json.dumps({"method": request.method, "path": request.path, "status": status, "ms": ms,
+                                        "client": client, "pid": pid}, ensure_ascii=True),  # pid: which worker
+                            extra={"method": request.method, "path": request.path, "status": status,
+                                   "duration_ms": ms, "client": client, "pid": pid, "user_id": _user_id(request),
+                                   "route": _route(request)})
             _request_id.reset(token)
+            _request.reset(request_token)

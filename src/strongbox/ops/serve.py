@@ -11,6 +11,7 @@ worker (settings.py).
 import argparse
 import contextlib
 import functools
+import json
 import os
 import signal
 import subprocess  # noqa: S404  # starts our own app server and worker, fixed argument lists  # nosec B404
@@ -36,7 +37,8 @@ def drain_seconds() -> int:
     return env_int("STRONGBOX_DRAIN_SECONDS", 0 if environment == "test" else 3, minimum=0)
 
 
-def server_command(host: str, port: int, workers: int, threads: int, tls: tuple[str, str] | None = None) -> list[str]:
+def server_command(host: str, port: int, workers: int, threads: int, tls: tuple[str, str] | None = None,
+                   log_config: Path | None = None) -> list[str]:
     """Return the app server's command line: granian serving the WSGI app (chosen by bench/servers.py, see
     docs/operations.md), worker processes restarted if they crash, and HTTPS when given a certificate and its
     (PKCS#8) key. Strongbox writes the access log itself (ops/requestid.py): granian's would show the balancer's
@@ -49,6 +51,8 @@ def server_command(host: str, port: int, workers: int, threads: int, tls: tuple[
     ]
     if tls:
         command += ["--ssl-certificate", tls[0], "--ssl-keyfile", tls[1], "--ssl-protocol-min", "tls1.2"]
+    if log_config:
+        command += ["--log-config", str(log_config)]
     return command
 
 
@@ -162,19 +166,31 @@ def run(options: argparse.Namespace) -> int:
 def serve(options: argparse.Namespace, environ: dict[str, str], drain: int) -> None:
     host, port = options.host, options.port
     tls = (options.tls_certificate, options.tls_key) if options.tls_certificate else None
-    commands = {"app server": server_command(host, port, options.workers, options.threads, tls)}
-    if not options.no_worker:
-        commands["task worker"] = worker_command()
     signals: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: signals.append(signum))
     signal.signal(signal.SIGINT, lambda signum, frame: signals.append(signum))
     with tempfile.TemporaryDirectory(prefix="strongbox-serve-") as run_dir:
+        log_config = None
+        if _json_logs():
+            log_config = Path(run_dir) / "granian-logging.json"
+            from strongbox.ops.logformat import granian_log_config
+
+            log_config.write_text(json.dumps(granian_log_config()))
+        commands = {"app server": ("web", server_command(host, port, options.workers, options.threads, tls,
+                                                         log_config))}
+        if not options.no_worker:
+            commands["task worker"] = ("worker", worker_command())
         drain_file = Path(run_dir) / "draining"
         env = {**child_environment(environ, host, port, tls is not None), "STRONGBOX_DRAIN_FILE": str(drain_file)}
         # glibc gives every thread that allocates an arena of its own; two are enough for threads that share one
         # GIL, and granian's master holds about 4 MB less (tests/ops/test_serve_memory.py). An operator's wins.
         env.setdefault("MALLOC_ARENA_MAX", "2")
-        children = {name: start_child(command, env) for name, command in commands.items()}
+        # Every process of this server counts its metrics in files here, and a scrape adds them up (ops/metrics.py):
+        # a new directory at each start, so nothing is counted twice.
+        (Path(run_dir) / "metrics").mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(Path(run_dir) / "metrics")
+        children = {name: start_child(command, {**env, "STRONGBOX_PROCESS_ROLE": role})
+                    for name, (role, command) in commands.items()}
         _say(f"Strongbox is serving on {'https' if tls else 'http'}://{host}:{port}/ (Ctrl-C to stop).")
         # Supervise: when either child dies, or we are asked to stop, stop the other one too.
         while not signals and all(child.poll() is None for child in children.values()):
@@ -207,13 +223,26 @@ def _drain(drain_file: Path, children: dict[str, subprocess.Popen], signals: lis
         time.sleep(0.1)
 
 
+def _json_logs() -> bool:
+    return os.environ.get("STRONGBOX_LOG_FORMAT") == "json"
+
+
+def _line(message: str, level: str) -> str:
+    """`serve`'s own line, as JSON when every other process logs JSON (imported then only: serve stays small)."""
+    if not _json_logs():
+        return message
+    from strongbox.ops.logformat import json_line
+
+    return json_line("strongbox.serve", message, level)
+
+
 def _say(message: str) -> None:
-    sys.stdout.write(f"{message}\n")
+    sys.stdout.write(f"{_line(message, 'INFO')}\n")
     sys.stdout.flush()
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"strongbox serve: {message}\n")
+    sys.stderr.write(f"{_line(f'strongbox serve: {message}', 'ERROR')}\n")
     return 1
 
 

@@ -13,7 +13,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connections
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.http.multipartparser import MAX_TOTAL_HEADER_SIZE, MultiPartParserError
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -22,6 +22,7 @@ from huey.contrib.djhuey import HUEY
 from huey.storage import RedisStorage
 
 from strongbox.api.errors import problem
+from strongbox.ops import metrics as ops_metrics
 from strongbox.ops.dbrouter import replica_aliases
 from strongbox.ops.requestid import current_request_id
 
@@ -33,6 +34,16 @@ log = logging.getLogger(__name__)
 def healthz(request):
     """The process is up and answering."""
     return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_safe
+def metrics(request):
+    """Prometheus' scrape of this server (every process of it): only for STRONGBOX_METRICS_NETWORKS or the
+    bearer of STRONGBOX_METRICS_TOKEN; anyone else is told, as for any missing page, that there is none."""
+    if not ops_metrics.may_read(request.META.get("REMOTE_ADDR", ""), request.headers.get("Authorization", "")):
+        raise Http404
+    return HttpResponse(ops_metrics.exposition(), content_type=ops_metrics.CONTENT_TYPE)
 
 
 def _check_database(alias: str = "default") -> None:

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from strongbox.ops import jobs
+from strongbox.ops import jobs, metrics
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--workers", type=int, help="Worker threads (default: STRONGBOX_WORKER_THREADS).")
+        parser.add_argument("--metrics-port", type=int, default=settings.WORKER_METRICS_PORT,
+                            help="Answer Prometheus' scrapes at /metrics on this port (default: "
+                                 "STRONGBOX_WORKER_METRICS_PORT; none).")
 
-    def handle(self, *args, workers, **options):
+    def handle(self, *args, workers, metrics_port, **options):
         extra = {"workers": workers} if workers else {}
+        if metrics_port:
+            metrics.serve_in_thread(settings.WORKER_METRICS_HOST, metrics_port)
         stop = threading.Event()
         sweeper = threading.Thread(target=sweep_forever, args=(stop, settings.JOB_SWEEP_SECONDS), daemon=True,
                                    name="job-sweeper")
