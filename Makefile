@@ -40,10 +40,11 @@ cluster: install cluster-packages
 
 # Debian packages the tests drive: Chromium (browser tests), curl (the API walkthrough), openssl (a certificate for
 # the HTTPS server the security suite attacks), HAProxy and keepalived (the load balancers of the cluster tests;
-# iproute2 for their network namespaces), and the services
-# of the scale-out run: PostgreSQL, Redis and OpenStack Swift (the S3 server).
-SYSTEM_PACKAGES := chromium curl openssl haproxy keepalived iproute2 postgresql redis-server swift swift-proxy swift-object \
-	swift-container swift-account
+# iproute2 for their network namespaces), Prometheus and Alertmanager (promtool and amtool check the alert rules
+# and their routing in deploy/), and the services of the scale-out run: PostgreSQL, Redis and OpenStack Swift (the
+# S3 server).
+SYSTEM_PACKAGES := chromium curl openssl haproxy keepalived iproute2 prometheus prometheus-alertmanager postgresql \
+	redis-server swift swift-proxy swift-object swift-container swift-account
 
 # What `make cluster` needs: the balancer and the data tier (openssl is not needed: the certificate is made in Python).
 CLUSTER_PACKAGES := haproxy postgresql redis-server
