@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.common import in_ci
+from services.common import require_tool
 from strongbox.cluster.render import render_haproxy
 from strongbox.cluster.spec import BalancerSpec, Server
 
@@ -22,15 +22,6 @@ SERVICES = COMPOSE["services"]
 STRONGBOX = ("app", "worker", "migrate")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|KEY|TOKEN", re.IGNORECASE)
 DEFAULTED = re.compile(r"\$\{[A-Z_]+:-([^}]*)\}")
-
-
-def require(binary: str) -> str:
-    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
-    if found is None:
-        if in_ci():
-            pytest.fail(f"{binary} is not installed, and CI=true needs every test to run (make system-packages)")
-        pytest.skip(f"needs the {binary} binary")
-    return found
 
 
 def one_shot(service: dict) -> bool:
@@ -175,7 +166,7 @@ def test_it_makes_every_secret_file(compose_copy):
 
 
 def test_it_is_a_configuration_haproxy_accepts(compose_copy):
-    haproxy = require("haproxy")
+    haproxy = require_tool("haproxy")
     config = compose_copy / "haproxy.cfg"
     certificate = compose_copy / "compose" / "secrets" / "tls_certificate.pem"
     config.write_text((compose_copy / "compose" / "haproxy.cfg").read_text()
@@ -187,7 +178,7 @@ def test_it_is_a_configuration_haproxy_accepts(compose_copy):
 
 
 def test_it_is_a_file_docker_compose_accepts(compose_copy):
-    compose = require("docker-compose")
+    compose = require_tool("docker-compose")
     result = subprocess.run([compose, "--project-directory", str(compose_copy), "-f",  # noqa: S603
                              str(compose_copy / "compose.yaml"), "config", "--quiet"],
                             capture_output=True, text=True, timeout=60, cwd=compose_copy)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.common import free_port, in_ci, stop, wait_for_port
+from services.common import free_port, require_tool, stop, wait_for_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROMETHEUS = DEPLOY / "prometheus"
@@ -40,16 +40,6 @@ PROMETHEUS_METRICS = {"up"}
 
 _KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan", "by", "without", "on", "ignoring",
              "group_left", "group_right"}
-
-
-def require(binary: str, package: str) -> str:
-    """Return the binary's path; skip without it, or fail when CI=true (as tests/cluster/conftest.py does)."""
-    found = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
-    if found is None:
-        if in_ci():
-            pytest.fail(f"{binary} is not installed, and CI=true needs every test to run (Debian package {package})")
-        pytest.skip(f"needs {binary} (Debian package {package})")
-    return found
 
 
 def run(*command, cwd: Path | None = None) -> str:
@@ -96,7 +86,7 @@ def dashboard_expressions(dashboard: dict) -> list[str]:
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    return require("promtool", "prometheus")
+    return require_tool("promtool", "prometheus")
 
 
 def test_it_reads_metric_names_from_promql():
@@ -204,7 +194,7 @@ def test_it_writes_dashboard_queries_prometheus_parses(promtool, tmp_path):
 
 
 def test_it_uses_haproxy_metrics_that_haproxy_exports(tmp_path):
-    haproxy = require("haproxy", "haproxy")
+    haproxy = require_tool("haproxy", "haproxy")
     port = free_port()
     config = tmp_path / "haproxy.cfg"
     config.write_text("\n".join([
@@ -226,7 +216,7 @@ def test_it_uses_haproxy_metrics_that_haproxy_exports(tmp_path):
 
 
 def test_it_passes_amtool_check_config_and_routes_critical_alerts_to_on_call():
-    amtool = require("amtool", "prometheus-alertmanager")
+    amtool = require_tool("amtool", "prometheus-alertmanager")
     assert "SUCCESS" in run(amtool, "check-config", str(ALERTMANAGER))
     for labels, receivers in ((["severity=critical", "alertname=HAProxyBackendNoServers"], "on-call,team-mail"),
                               (["severity=warning", "alertname=StrongboxReplicaLagging"], "team-mail")):

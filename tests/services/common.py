@@ -26,6 +26,20 @@ def require_binary(path: str) -> str:
     return found
 
 
+def require_tool(binary: str, package: str | None = None) -> str:
+    """Return the path of a program a test drives (also found in /usr/sbin); skip the test without it, or fail it
+    when CI=true, where every test must run."""
+    import pytest
+
+    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
+    if found is None:
+        source = f"Debian package {package}" if package else "make system-packages"
+        if in_ci():
+            pytest.fail(f"{binary} is not installed, and CI=true needs every test to run ({source})")
+        pytest.skip(f"needs {binary} ({source})")
+    return found
+
+
 def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 30, log: Path | None = None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
