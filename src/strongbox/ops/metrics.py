@@ -75,13 +75,14 @@ def cache_reads(*, hits: int = 0, misses: int = 0, errors: int = 0) -> None:
             child.inc(count)
 
 
-def _route(request) -> str:
+def route_of(request) -> str | None:
+    """Return the URL pattern the request matched (its view's name for the root pattern), or None."""
     match = getattr(request, "resolver_match", None)
-    return match.route or match.view_name if match is not None else "unmatched"
+    return match.route or match.view_name if match is not None else None
 
 
 def observe_request(request, status: int, seconds: float) -> None:
-    REQUEST_SECONDS.labels(_route(request), request.method, str(status)).observe(seconds)
+    REQUEST_SECONDS.labels(route_of(request) or "unmatched", request.method, str(status)).observe(seconds)
 
 
 def time_queries(execute, sql, params, many, context):

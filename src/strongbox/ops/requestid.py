@@ -59,11 +59,6 @@ def _user_id(request) -> int | None:
     return user.pk if user.is_authenticated else None
 
 
-def _route(request) -> str | None:
-    match = request.__dict__.get("resolver_match")
-    return match.route if match is not None else None
-
-
 class RequestIdFilter(logging.Filter):
     """Give every log record a `request_id` attribute ("-" outside a request), for the formatter to print, and
     `user_id` and `route` (None when unknown) for the JSON lines."""
@@ -71,10 +66,8 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _request_id.get() or "-"
         request = _request.get()
-        if not hasattr(record, "user_id"):
-            record.user_id = _user_id(request) if request is not None else None
-        if not hasattr(record, "route"):
-            record.route = _route(request) if request is not None else None
+        record.user_id = _user_id(request) if request is not None else None
+        record.route = metrics.route_of(request) if request is not None else None
         return True
 
 
@@ -103,7 +96,6 @@ class RequestContext:
             access_log.info(json.dumps({"method": request.method, "path": request.path, "status": status, "ms": ms,
                                         "client": client, "pid": pid}, ensure_ascii=True),  # pid: which worker
                             extra={"method": request.method, "path": request.path, "status": status,
-                                   "duration_ms": ms, "client": client, "pid": pid, "user_id": _user_id(request),
-                                   "route": _route(request)})
+                                   "duration_ms": ms, "client": client, "pid": pid})
             _request_id.reset(token)
             _request.reset(request_token)
