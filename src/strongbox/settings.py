@@ -443,6 +443,7 @@ try:
 except ValueError as error:
     raise ImproperlyConfigured(f"STRONGBOX_METRICS_NETWORKS: {error}.") from None
 METRICS_TOKEN = env_secret("STRONGBOX_METRICS_TOKEN")
+BALANCER_STATS_URL = env_str("STRONGBOX_BALANCER_STATS_URL", "")
 # A task worker started alone (`strongbox worker`) answers scrapes itself on this port; one that `serve` started
 # counts in the app server's files instead (ops/metrics.py).
 WORKER_METRICS_HOST = env_str("STRONGBOX_WORKER_METRICS_HOST", "127.0.0.1")

@@ -20,6 +20,7 @@ urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
     path("metrics", ops_views.metrics, name="metrics"),
+    path("ops/", include("strongbox.ops.dashboard.urls")),
 ]
 
 handler400 = "strongbox.ops.views.bad_request"
