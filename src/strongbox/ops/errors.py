@@ -2,9 +2,10 @@
 
 What leaves the server is an exception and where it happened, never what a person typed or what opens an
 account: no cookies, no Authorization header, no request body, no local variables (nor source lines), no query
-string, no log breadcrumbs below WARNING (an access line's path may hold a one-time link), no SQL, and the secret
-part of a link (a sign-up confirmation, a password reset, an address change) replaced by its URL pattern. The
-event carries the request id, so the report, the log lines and the error page the user saw name the same request.
+string, no log breadcrumbs below WARNING (an access line's path may hold a one-time link), no SQL or Redis
+commands, and the secret part of a link (a sign-up confirmation, a password reset, an address change) replaced by
+its URL pattern. The event carries the request id, so the report, the log lines and the error page the user saw
+name the same request.
 """
 
 import logging
@@ -33,8 +34,13 @@ def scrub(event: dict, hint: dict | None = None) -> dict:
     return event
 
 
+# Breadcrumbs that carry what a statement or a command was given: SQL, Redis commands (a session key is one),
+# outgoing HTTP requests (a signed URL), subprocesses.
+_PRIVATE_BREADCRUMBS = {"query", "redis", "httplib", "subprocess"}
+
+
 def _breadcrumb(crumb: dict, hint: dict | None = None) -> dict | None:
-    return None if crumb.get("category") == "query" else crumb
+    return None if crumb.get("category") in _PRIVATE_BREADCRUMBS else crumb
 
 
 def init_error_tracking(dsn: str, *, environment: str, release: str) -> None:
@@ -49,6 +55,7 @@ def init_error_tracking(dsn: str, *, environment: str, release: str) -> None:
                          "http_bodies": [], "database_query_data": False, "stack_frame_variables": False,
                          "frame_context_lines": 0},
         traces_sample_rate=0, before_send=scrub, before_breadcrumb=_breadcrumb,
+        auto_enabling_integrations=False,  # only the two below: no Redis, boto3 or HTTP client instrumentation
         integrations=[DjangoIntegration(transaction_style="url", middleware_spans=False, signals_spans=False,
                                         cache_spans=False),
                       LoggingIntegration(level=logging.WARNING, event_level=logging.ERROR)],
