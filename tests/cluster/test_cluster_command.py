@@ -90,6 +90,10 @@ def test_it_scales_out_and_back_in(cluster):
     cluster.command("scale", "3")
     entry = cluster.component("app3")
     assert entry["state"] == "running" and entry["balancer"]["state"] == "up"
+    # Added at run time, it ramps up over slowstart (10 s) instead of taking its full share cold.
+    assert entry["balancer"]["ramp_percent"] is not None and entry["balancer"]["ramp_percent"] < 100
+    cluster.wait_for(lambda status: _entry(status, "app3")["balancer"]["ramp_percent"] in (None, 100),
+                     "app3 did not ramp up", timeout=20)
     for _ in range(9):
         assert cluster.get("/healthz")[0] == 200
     assert cluster.component("app3")["balancer"]["total_sessions"] >= 2

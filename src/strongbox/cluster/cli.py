@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from strongbox.cluster import commands
+from strongbox.cluster.autoscale import Policy, parse_range
 from strongbox.cluster.control import NotRunning
 from strongbox.cluster.spec import BALANCE_METHODS, SESSION_STORES, ClusterSpec
 from strongbox.cluster.supervisor import ClusterError
@@ -28,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
         return sub
 
     up = action("up", "Start the cluster and supervise it until Ctrl-C or SIGTERM.")
-    up.add_argument("--servers", type=int, default=2, help="App servers (default 2).")
+    up.add_argument("--servers", type=int, default=None,
+                    help="App servers (default 2; with --autoscale its minimum).")
     up.add_argument("--workers", type=int, default=1, help="Task workers (default 1).")
     up.add_argument("--balance", choices=BALANCE_METHODS, default="roundrobin")
     up.add_argument("--sticky", action="store_true", help="Keep each browser on one server (a cookie).")
@@ -38,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8080, help="The balancer's HTTP port (default 8080).")
     up.add_argument("--https-port", type=int, default=8443, help="Its HTTPS port with --tls (default 8443).")
     up.add_argument("--web-workers", type=int, default=2, help="granian worker processes per app server (2).")
+    up.add_argument("--autoscale", metavar="MIN:MAX", help="Add and remove app servers with the load, from MIN "
+                    "to MAX (requests in flight per server, HAProxy's view).")
+    _autoscale_options(up, "autoscale-")
     status = action("status", "Show every component, the balancer's view, the replica's lag, the queue.")
     status.add_argument("--json", action="store_true", help="One JSON object, for scripts.")
     kill = action("kill", "Send a signal to a component (default SIGKILL), as a crash or a hang would.")
@@ -49,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
         action(name, text).add_argument("name")
     action("scale", "Run N app servers (new ones join when ready; removed ones are drained first)."
            ).add_argument("count", type=int)
+    autoscale = action("autoscale", "Autoscale the running cluster's app servers from MIN to MAX, or 'off'.")
+    autoscale.add_argument("range", metavar="MIN:MAX|off")
+    _autoscale_options(autoscale, "")
     action("reload", "Rewrite the balancer's configuration and reload it without dropping a connection.")
     action("destroy", "Delete a stopped cluster's directory and data.")
     manage = action("manage", "Run a Strongbox command (createuser, migrate, ...) against the running cluster.")
@@ -56,17 +64,55 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+# The autoscale options' defaults (the target's depends on the servers' threads); on a running cluster an option
+# left out keeps the value it had.
+AUTOSCALE_DEFAULTS = {"tolerance": 0.1, "stabilization": 300.0, "cooldown": 30.0, "interval": 2.0}
+
+
+def _autoscale_options(sub: argparse.ArgumentParser, prefix: str) -> None:
+    kept = " (default: as it is if autoscaling is on, else " if not prefix else " (default "
+    sub.add_argument(f"--{prefix}target", dest="target", type=float, metavar="N",
+                     help="Requests in flight per server to aim for (default: half of a server's threads, "
+                     "web workers x 4 / 2).")
+    sub.add_argument(f"--{prefix}tolerance", dest="tolerance", type=float, metavar="F",
+                     help=f"No change while the metric is within this fraction of the target{kept}0.1).")
+    sub.add_argument(f"--{prefix}window", dest="stabilization", type=float, metavar="S",
+                     help="Stabilization window: remove servers only when every recommendation of the last S "
+                     f"seconds was lower{kept}300).")
+    sub.add_argument(f"--{prefix}cooldown", dest="cooldown", type=float, metavar="S",
+                     help=f"Seconds after an action before the next{kept}30).")
+    sub.add_argument(f"--{prefix}interval", dest="interval", type=float, metavar="S",
+                     help=f"Seconds between two decisions{kept}2).")
+
+
+def _policy(options: argparse.Namespace, web_workers: int, now: dict | None = None) -> Policy:
+    """The policy the options ask for; what they leave out is as in `now` (the running policy), else default."""
+    minimum, maximum = parse_range(options.range if options.action == "autoscale" else options.autoscale)
+    base = {**AUTOSCALE_DEFAULTS, "target": web_workers * ClusterSpec.threads / 2, **(now or {})}
+    chosen = {name: getattr(options, name) if getattr(options, name) is not None else base[name]
+              for name in ("target", *AUTOSCALE_DEFAULTS)}
+    return Policy(minimum=minimum, maximum=maximum, **chosen)
+
+
 def run(options: argparse.Namespace) -> str:
     root = options.dir.resolve()
     if options.action == "up":
-        spec = ClusterSpec(servers=options.servers, workers=options.workers, balance=options.balance,
+        policy = _policy(options, options.web_workers) if options.autoscale else None
+        servers = options.servers if options.servers is not None else policy.minimum if policy else 2
+        spec = ClusterSpec(servers=servers, workers=options.workers, balance=options.balance,
                            sticky=options.sticky, sessions=options.sessions, tls=options.tls, port=options.port,
-                           https_port=options.https_port, web_workers=options.web_workers)
+                           https_port=options.https_port, web_workers=options.web_workers, autoscale=policy)
         if spec.sessions == "local" and not spec.sticky and spec.servers > 1:
             print("Warning: --sessions local without --sticky signs people out whenever the balancer sends them "
                   "to another server (that is what it demonstrates).", file=sys.stderr)
         commands.up(root, spec, say=lambda line: print(line, flush=True))
         return ""
+    if options.action == "autoscale":
+        if options.range == "off":
+            return str(commands.call(root, {"op": "autoscale", "policy": None}))
+        document = commands.call(root, {"op": "status"})
+        policy = _policy(options, document["spec"]["web_workers"], document["autoscale"].get("policy"))
+        return str(commands.call(root, {"op": "autoscale", "policy": policy.as_dict()}))
     if options.action == "status":
         return commands.show_status(root, options.json)
     if options.action == "destroy":

@@ -9,7 +9,9 @@ import socketserver
 import threading
 from pathlib import Path
 
-OPERATIONS = ("status", "environment", "kill", "stop", "start", "restart", "scale", "reload")
+from strongbox.cluster.autoscale import Policy
+
+OPERATIONS = ("status", "environment", "kill", "stop", "start", "restart", "scale", "reload", "autoscale")
 
 
 class NotRunning(RuntimeError):
@@ -49,6 +51,9 @@ def _dispatch(supervisor, request: dict):
         return supervisor.scale(int(request["count"]))
     if operation == "reload":
         return supervisor.reload_balancer()
+    if operation == "autoscale":
+        policy = request.get("policy")
+        return supervisor.set_autoscale(None if policy is None else Policy(**policy))
     return getattr(supervisor, operation)(request["name"])
 
 

@@ -39,6 +39,8 @@ class ServerState:
     check_status: str  # L7OK, L4CON (refused), L7STS (wrong status), ... empty before the first check
     retries: int  # requests retried after this server failed them (wretr)
     redispatches: int  # requests sent to another server after this one failed them (wredis)
+    queued: int = 0  # requests waiting in HAProxy for a connection slot on this server (qcur)
+    throttle: int | None = None  # percent of its weight while ramping up after coming back (slowstart)
 
     @property
     def state(self) -> str:
@@ -74,16 +76,27 @@ def set_server_state(server: str, state: str, backend: str = BACKEND) -> str:
     return f"set server {_server_path(backend, server)} state {state}"
 
 
-def add_server(spec: BalancerSpec, server: Server, backend: str = BACKEND) -> list[str]:
-    """Return the commands that add a server to the running balancer with the same health check as the rendered
-    ones, and put it in rotation (HAProxy creates it in maintenance, its check disabled). HAProxy 2.6 gives a
-    server added at run time no sticky cookie, so a sticky balancer gets new servers by a reload instead."""
+def add_server_in_maintenance(spec: BalancerSpec, server: Server, backend: str = BACKEND) -> str:
+    """Return the command that adds a server to the running balancer with the same health check and ramp-up
+    as the rendered ones. HAProxy creates it in maintenance, its check disabled: it gets no request until
+    `put_in_rotation`. HAProxy 2.6 gives a server added at run time no sticky cookie, so a sticky balancer gets
+    new servers by a reload instead."""
     if spec.sticky:
         raise ValueError("HAProxy 2.6 cannot give a server added at run time a sticky cookie: render the config "
                          "with the new server and reload instead")
-    path = _server_path(backend, server.name)
-    return [f"add server {path} {server.address} {server_options(spec)}",
-            f"enable health {path}", f"set server {path} state ready"]
+    return f"add server {_server_path(backend, server.name)} {server.address} {server_options(spec)}"
+
+
+def put_in_rotation(server: str, backend: str = BACKEND) -> list[str]:
+    """Return the commands that start a server's health checks and take it out of maintenance: it ramps up
+    over `slowstart` from there."""
+    path = _server_path(backend, server)
+    return [f"enable health {path}", f"set server {path} state ready"]
+
+
+def add_server(spec: BalancerSpec, server: Server, backend: str = BACKEND) -> list[str]:
+    """Return the commands that add a server to the running balancer and put it in rotation at once."""
+    return [add_server_in_maintenance(spec, server, backend), *put_in_rotation(server.name, backend)]
 
 
 def remove_server(server: str, backend: str = BACKEND) -> list[str]:
@@ -96,16 +109,27 @@ def _int(value: str) -> int:
     return int(value) if value else 0
 
 
-def parse_show_stat(text: str, backend: str = BACKEND) -> dict[str, ServerState]:
-    """Return the servers of `backend` by name, from the output of `show stat`."""
+def _rows(text: str, backend: str) -> dict[str, ServerState]:
     if not text.startswith("# "):
         raise RuntimeCommandError(f"not the output of show stat: {text[:200]!r}")
-    rows = csv.DictReader(io.StringIO(text[2:]))
     return {row["svname"]: ServerState(
         backend=row["pxname"], name=row["svname"], status=row["status"], current_sessions=_int(row["scur"]),
         total_sessions=_int(row["stot"]), session_rate=_int(row["rate"]), weight=_int(row["weight"]),
-        check_status=row["check_status"], retries=_int(row["wretr"]), redispatches=_int(row["wredis"]))
-        for row in rows if row["pxname"] == backend and row["svname"] not in ("FRONTEND", "BACKEND")}
+        check_status=row["check_status"], retries=_int(row["wretr"]), redispatches=_int(row["wredis"]),
+        queued=_int(row.get("qcur") or ""), throttle=int(row["throttle"]) if row.get("throttle") else None)
+        for row in csv.DictReader(io.StringIO(text[2:])) if row["pxname"] == backend and row["svname"] != "FRONTEND"}
+
+
+def parse_show_stat(text: str, backend: str = BACKEND) -> dict[str, ServerState]:
+    """Return the servers of `backend` by name, from the output of `show stat`."""
+    return {name: row for name, row in _rows(text, backend).items() if name != "BACKEND"}
+
+
+def parse_backend_queue(text: str, backend: str = BACKEND) -> int:
+    """Return the requests queued in `backend` itself (qcur of its BACKEND row: waiting for any server), from
+    the output of `show stat`."""
+    row = _rows(text, backend).get("BACKEND")
+    return row.queued if row is not None else 0
 
 
 class RuntimeAPI:
@@ -138,6 +162,11 @@ class RuntimeAPI:
 
     def servers(self, backend: str = BACKEND) -> dict[str, ServerState]:
         return parse_show_stat(self.execute(show_stat()), backend)
+
+    def load(self, backend: str = BACKEND) -> tuple[dict[str, ServerState], int]:
+        """Return the servers of `backend` and the requests queued in the backend itself, from one `show stat`."""
+        text = self.execute(show_stat())
+        return parse_show_stat(text, backend), parse_backend_queue(text, backend)
 
 
 def wait_until_drained(api: RuntimeAPI, server: str, timeout: float, backend: str = BACKEND,

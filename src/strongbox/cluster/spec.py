@@ -3,6 +3,8 @@
 import re
 from dataclasses import dataclass, field
 
+from strongbox.cluster.autoscale import Policy
+
 BALANCE_METHODS = ("roundrobin", "leastconn", "random", "source")
 # HAProxy identifiers (proxy, server and cookie names) may hold letters, digits and '-', '_', '.', ':'; keep to a
 # subset that also reads well on the runtime API's command line.
@@ -139,6 +141,7 @@ class ClusterSpec:
     https_port: int = 8443
     web_workers: int = 2  # granian worker processes per app server
     threads: int = 4  # threads per granian worker
+    autoscale: Policy | None = None  # add and remove app servers with the load, within its range (autoscale.py)
 
     def __post_init__(self):
         for what, least in (("servers", 1), ("workers", 0), ("web_workers", 1), ("threads", 1)):
@@ -153,3 +156,5 @@ class ClusterSpec:
         _check_port("https_port", self.https_port)
         if self.tls and self.port == self.https_port:
             raise ValueError("the HTTP and HTTPS ports must differ")
+        if self.autoscale is not None and not self.autoscale.minimum <= self.servers <= self.autoscale.maximum:
+            raise ValueError(f"servers ({self.servers}) must be within the autoscale range {self.autoscale.range}")

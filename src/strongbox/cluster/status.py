@@ -28,7 +28,9 @@ def collect(supervisor) -> dict:
         "url": plan.site_url(supervisor.spec) + "/",
         "spec": {"servers": len(supervisor.apps()), "workers": supervisor.spec.workers,
                  "balance": supervisor.spec.balance, "sticky": supervisor.spec.sticky,
-                 "sessions": supervisor.spec.sessions, "tls": supervisor.spec.tls},
+                 "sessions": supervisor.spec.sessions, "tls": supervisor.spec.tls,
+                 "web_workers": supervisor.spec.web_workers},
+        "autoscale": supervisor.autoscale_status(),
         "balancer": {"url": f"http://{plan.LOOPBACK}:{ports.http}/", "admin_url": f"http://{plan.LOOPBACK}:{ports.admin}/",
                      "metrics_url": f"http://{plan.LOOPBACK}:{ports.admin}/metrics",
                      "runtime_socket": supervisor.runtime.path, "config": str(layout.haproxy_dir / "haproxy.cfg")},
@@ -49,7 +51,8 @@ def _balancer_view(supervisor) -> dict:
     except (OSError, RuntimeError):
         return {}
     return {name: {"state": server.state, "status": server.status, "check": server.check_status,
-                   "current_sessions": server.current_sessions, "total_sessions": server.total_sessions,
+                   "current_sessions": server.current_sessions, "queued": server.queued,
+                   "ramp_percent": server.throttle, "total_sessions": server.total_sessions,
                    "sessions_per_second": server.session_rate, "retries": server.retries,
                    "redispatches": server.redispatches} for name, server in servers.items()}
 
@@ -99,8 +102,9 @@ def _queue_depth(ports) -> dict:
 def table(document: dict) -> str:
     """Return the status as the lines a person reads."""
     lines = [f"Strongbox cluster in {document['root']}: {document['url']}",
-             f"  balancer admin {document['balancer']['admin_url']} · replica lag {_lag(document)} · "
-             f"queue {_queue(document['queue'])}", ""]
+             f"  balancer admin {document['balancer']['admin_url']} · metrics {document['balancer']['metrics_url']}"
+             f" · replica lag {_lag(document)} · queue {_queue(document['queue'])}",
+             *_autoscale(document.get("autoscale") or {}), ""]
     rows = [("NAME", "ROLE", "PID", "ADDRESS", "STATE", "BALANCER", "CUR", "TOTAL", "REQ/S", "RESTARTS")]
     for entry in document["components"]:
         view = entry.get("balancer") or {}
@@ -113,6 +117,22 @@ def table(document: dict) -> str:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)
+
+
+def _autoscale(autoscale: dict) -> list[str]:
+    if not autoscale.get("enabled"):
+        return ["  autoscale off"]
+    policy, last = autoscale["policy"], autoscale.get("last")
+    lines = [f"  autoscale {autoscale['range']}: target {policy['target']:g} in flight per server, tolerance "
+             f"{policy['tolerance']:.0%}, window {policy['stabilization']:g} s, cooldown {policy['cooldown']:g} s"]
+    if last:
+        metric = "unknown" if last["metric"] is None else f"{last['metric']:.2f}"
+        lines.append(f"    now: {metric} in flight per server, {last['current']} servers, desired "
+                     f"{last['desired']}: {last['action']} ({last['reason']})")
+    for action in autoscale.get("actions", [])[-5:]:
+        lines.append(f"    {action['action']} {action['current']} -> {action['to']} ({action['outcome']}, "
+                     f"{action['took_s']} s): {action['reason']}")
+    return lines
 
 
 def _lag(document: dict) -> str:

@@ -22,10 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strongbox.cluster import plan, status
+from strongbox.cluster.autoscale import Policy
 from strongbox.cluster.plan import Component, File, Layout, Ports, Step
 from strongbox.cluster.render.haproxy import render_haproxy
-from strongbox.cluster.runtime import RuntimeAPI, set_server_state, show_servers_state, wait_until_drained
-from strongbox.cluster.spec import ClusterSpec
+from strongbox.cluster.runtime import (
+    RuntimeAPI,
+    RuntimeCommandError,
+    add_server_in_maintenance,
+    put_in_rotation,
+    remove_server,
+    set_server_state,
+    show_servers_state,
+    wait_until_drained,
+)
+from strongbox.cluster.scaler import Autoscaling
+from strongbox.cluster.spec import BalancerSpec, ClusterSpec, Server
 from strongbox.ops.appserver import die_with_parent
 
 READY_TIMEOUT = 120  # seconds a component may take to become ready (a first initdb and migrate included)
@@ -85,6 +96,7 @@ class Supervisor:
         self._changing = threading.Lock()  # one scale, stop or start at a time
         self.runtime = RuntimeAPI(str(layout.haproxy_dir / "admin.sock"))
         self.log: list[str] = []  # what the supervisor did, newest last (shown by status)
+        self.autoscaling: Autoscaling | None = None  # the thread that autoscales, while on
 
     # -- carrying out the plan ------------------------------------------------------------------------------------
 
@@ -105,6 +117,8 @@ class Supervisor:
             elif isinstance(stage, File):
                 self._write(stage)
         self._wait(self._balancer_has_every_server, "the balancer did not see every app server ready")
+        if self.spec.autoscale is not None:
+            self.set_autoscale(self.spec.autoscale)
 
     def _prepare_directories(self) -> None:
         for directory in (self.layout.logs, self.layout.data, self.layout.haproxy_dir, self.layout.root / "redis"):
@@ -165,6 +179,8 @@ class Supervisor:
         return None
 
     def _on_main_thread(self, work):
+        if self.stopping.is_set():
+            raise ClusterError("the cluster is stopping")
         future: Future = Future()
         self._main_thread_work.put((work, future))
         return future.result(timeout=READY_TIMEOUT)
@@ -172,6 +188,8 @@ class Supervisor:
     def _wait(self, condition, message: str, name: str | None = None, timeout: float = READY_TIMEOUT) -> None:
         deadline = self.clock() + timeout
         while not condition():
+            if self.stopping.is_set():
+                raise ClusterError(f"asked to stop while waiting: {message}")
             process = self.processes.get(name) if name else None
             if process is not None and process.popen is not None and process.popen.poll() is not None:
                 raise ClusterError(f"{name} {describe_exit(process.popen.returncode)} while starting; see "
@@ -238,8 +256,10 @@ class Supervisor:
 
     def shutdown(self) -> None:
         """Stop every process in STOP_ORDER, each group at once; kill what outstays its stop timeout."""
+        if self.autoscaling is not None:
+            self.autoscaling.stop()
         for roles in STOP_ORDER:
-            group = [process for process in self.processes.values()
+            group = [process for process in self.snapshot()
                      if process.component.role.startswith(roles) and process.pid is not None]
             for process in group:
                 process.wanted = False
@@ -343,31 +363,143 @@ class Supervisor:
         return sorted(found, key=lambda process: int(process.component.name.removeprefix("app")))
 
     def scale(self, count: int) -> str:
-        """Run `count` app servers: new ones start, become ready and join the balancer; surplus ones (the
-        highest-numbered) are drained, stopped and removed."""
+        """Run `count` app servers: new ones start, become ready and join the balancer; surplus ones (those out
+        of rotation first, then the highest-numbered) are drained, stopped and removed."""
         if not 1 <= count <= 64:
             raise ClusterError("the number of app servers must be from 1 to 64")
+        if self.autoscaling is not None:
+            raise ClusterError(f"autoscaling ({self.autoscaling.policy.range}) decides the number of app servers: "
+                               "change its range or turn it off first (`strongbox cluster autoscale off`)")
         with self._changing:
-            apps = self.apps()
-            self._add(*(plan.app_server(self.spec, self.layout, self.ports, self.base_env, f"app{number}",
-                                        free_port()) for number in range(len(apps) + 1, count + 1)))
-            for process in apps[count:][::-1]:
-                name = process.component.name
-                self._drain(name)
-                process.wanted = False
-                self._signal(process, process.component.stop_signal)
-                self._reap(process)
-                with self._lock:
-                    del self.processes[name]
-                self._note(f"{name}: drained, stopped and removed")
-            if len(apps) != count:
+            self.scale_to(count)
+        return f"{count} app server{'s' if count > 1 else ''} in rotation"
+
+    def scale_to(self, count: int) -> None:
+        """Add or remove app servers until there are `count` (the caller holds `_changing`). Without --sticky
+        through the runtime API (a new server enters in maintenance and is put in rotation once its /readyz
+        passes; a leaving one is drained, then deleted), with it by a reload (see render/haproxy.py)."""
+        apps = self.apps()
+        if count > len(apps):
+            numbers = {int(process.component.name.removeprefix("app")) for process in apps}
+            free = (number for number in range(1, 65) if number not in numbers)
+            self._join([plan.app_server(self.spec, self.layout, self.ports, self.base_env, f"app{next(free)}",
+                                        free_port()) for _ in range(count - len(apps))])
+        elif count < len(apps):
+            in_rotation = self._in_rotation()
+            # Those out of rotation (stopped, down) go first: the ones that serve stay.
+            surplus = sorted(apps, key=lambda process: (process.component.name in in_rotation,
+                                                        -int(process.component.name.removeprefix("app"))))
+            removed = [process for process in surplus[:len(apps) - count] if self._leave(process)]
+            if removed and self.spec.sticky:
                 self.reload_balancer()
-                self._wait(self._balancer_has_every_server, "the balancer did not see every app server ready")
-            return f"{count} app server{'s' if count > 1 else ''} in rotation"
+
+    def _in_rotation(self) -> set[str]:
+        try:
+            servers = self.runtime.servers()
+        except (OSError, RuntimeError):
+            return set()
+        return {name for name, server in servers.items() if server.state == "up"}
+
+    def _balancer_spec(self) -> BalancerSpec:
+        apps = {process.component.name: process.component.port for process in self.apps()}
+        return plan.balancer_spec(self.spec, self.layout, self.ports, apps)
+
+    def _join(self, components: list[Component]) -> None:
+        """Start new app servers together; each joins the balancer in maintenance, and is put in rotation (and
+        ramps up over slowstart) once its /readyz passes. One that never gets ready is removed again."""
+        dynamic = not self.spec.sticky
+        for component in components:
+            with self._lock:
+                self.processes[component.name] = Process(component)
+            self._start(component.name)
+            if dynamic:
+                self.runtime.run([add_server_in_maintenance(
+                    self._balancer_spec(), Server(component.name, plan.LOOPBACK, component.port))])
+            self._note(f"{component.name}: starting on {component.address}"
+                       + (", in maintenance until its /readyz passes" if dynamic else ""))
+        try:
+            for component in components:
+                self._wait(lambda component=component: self._ready(component),
+                           f"{component.name} did not become ready", component.name)
+                with self._lock:
+                    self.processes[component.name].state = "running"
+                if dynamic:
+                    self.runtime.run(put_in_rotation(component.name))
+                self._note(f"{component.name}: ready" + (", in rotation (ramping up)" if dynamic else ""))
+            if not dynamic:
+                self.reload_balancer()
+            self._wait(lambda: all(self._server_up(component.name) for component in components),
+                       "the balancer did not take every new app server")
+        except ClusterError:
+            for component in components:
+                if not self._server_up(component.name):
+                    self._remove(self.processes[component.name])
+            raise
+
+    def _leave(self, process: Process) -> bool:
+        """Drain an app server, stop it and remove it; return False, keeping it, if it is the last server in
+        rotation."""
+        name = process.component.name
+        in_rotation = self._in_rotation()
+        if name in in_rotation:
+            if not in_rotation - {name}:
+                self._note(f"{name}: kept, it is the last server in rotation")
+                return False
+            self._drain(name)
+        self._remove(process)
+        self._note(f"{name}: drained, stopped and removed")
+        return True
+
+    def _remove(self, process: Process) -> None:
+        name = process.component.name
+        if not self.spec.sticky:
+            self._delete_from_balancer(name)
+        process.wanted = False
+        if process.pid is not None:
+            # Out of the balancer already, there is nobody to drain for: SIGINT skips the server's drain period
+            # (what is in flight still finishes). A sticky one stays in the config until the reload.
+            self._signal(process, process.component.stop_signal if self.spec.sticky else signal.SIGINT)
+            self._reap(process)
+        with self._lock:
+            self.processes.pop(name, None)
+
+    def _delete_from_balancer(self, name: str) -> None:
+        # HAProxy refuses while the server still has a connection (an idle one, a check in progress): retry.
+        deadline = self.clock() + 10
+        while True:
+            try:
+                self.runtime.run(remove_server(name))
+                return
+            except RuntimeCommandError as error:
+                if "No such server" in str(error):
+                    return
+                if self.clock() > deadline:
+                    self._note(f"{name}: the balancer kept it ({error}); the next reload drops it")
+                    return
+            self.sleep(0.2)
+
+    def set_autoscale(self, policy: Policy | None) -> str:
+        """Autoscale the app servers by `policy` from now on (a new range and rules replace the old ones; the
+        window starts again), or stop autoscaling (None): the servers there are stay."""
+        if self.autoscaling is not None:
+            self.autoscaling.stop(timeout=READY_TIMEOUT)
+            self.autoscaling = None
+        if policy is None:
+            self._note("autoscale: off")
+            return f"autoscaling is off; {len(self.apps())} app servers stay"
+        self.autoscaling = Autoscaling(self, policy).start()
+        self._note(f"autoscale: on, {policy.range} servers, target {policy.target:g} in flight per server, "
+                   f"tolerance {policy.tolerance:.0%}, window {policy.stabilization:g} s, cooldown "
+                   f"{policy.cooldown:g} s")
+        return f"autoscaling {policy.range} app servers (target {policy.target:g} requests in flight per server)"
+
+    def autoscale_status(self) -> dict:
+        if self.autoscaling is None:
+            return {"enabled": False}
+        return self.autoscaling.status()
 
     def balancer_config(self) -> str:
-        apps = {process.component.name: process.component.port for process in self.apps()}
-        return render_haproxy(plan.balancer_spec(self.spec, self.layout, self.ports, apps))
+        return render_haproxy(self._balancer_spec())
 
     def reload_balancer(self) -> str:
         """Write the balancer's config for the servers there are now and reload HAProxy seamlessly: the new

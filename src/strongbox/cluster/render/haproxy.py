@@ -1,5 +1,14 @@
 """haproxy.cfg from a BalancerSpec: one frontend for the users, one backend of app servers, one admin frontend on
-loopback. Every choice is explained in docs/operations.md ("Load balancer")."""
+loopback. Every choice is explained in docs/operations.md ("Load balancer").
+
+How servers come and go (`scale`, autoscaling): by `add server` / `del server` on the runtime API, not by
+`server-template` slots. The cluster's app servers get a free port when they start, which a slot rendered in
+advance cannot know (a slot would need `set server addr` and the state file to keep it across a reload); a server
+added at run time gets exactly the rendered servers' options (`server_options`: checks, slowstart); the maximum
+can change while the cluster runs, without a reload. It needs a dynamic balancing method: every method in
+spec.BALANCE_METHODS is one (`source` through `hash-type consistent`; a map-based hash is static). A reload renders
+the servers there are now as `server` lines. The exception is `sticky`: HAProxy 2.6 gives a server added at run
+time no cookie, so a sticky cluster scales by rendering and reloading."""
 
 from strongbox.cluster.spec import BalancerSpec
 
@@ -116,7 +125,8 @@ def server_options(spec: BalancerSpec) -> str:
 def _backend(spec: BalancerSpec) -> list[str]:
     lines = [f"backend {BACKEND}", f"    balance {spec.balance}"]
     if spec.balance == "source":
-        # Adding or removing a server moves only the clients that hashed to it, not everyone.
+        # Adding or removing a server moves only the clients that hashed to it, not everyone; and a consistent
+        # hash is dynamic, so `add server` works on it (a map-based one refuses).
         lines.append("    hash-type consistent")
     lines += [
         # A server is in rotation while /readyz answers 200: it says 503 as soon as the server starts shutting
