@@ -9,6 +9,7 @@ from pathlib import Path
 from strongbox.cluster import commands
 from strongbox.cluster.autoscale import Policy, parse_range
 from strongbox.cluster.control import NotRunning
+from strongbox.cluster.release import Strategy, checkout
 from strongbox.cluster.spec import BALANCE_METHODS, SESSION_STORES, ClusterSpec
 from strongbox.cluster.supervisor import ClusterError
 
@@ -57,6 +58,15 @@ def parser() -> argparse.ArgumentParser:
     autoscale = action("autoscale", "Autoscale the running cluster's app servers from MIN to MAX, or 'off'.")
     autoscale.add_argument("range", metavar="MIN:MAX|off")
     _autoscale_options(autoscale, "")
+    release = action("release", "Switch the app servers and task workers to another checkout of the code without "
+                     "failing a request (docs/operations.md, \"Releases\").")
+    release.add_argument("--code", type=Path, help="The checkout to run (its migrations run first).")
+    release.add_argument("--strategy", default="rolling", metavar="rolling|bluegreen|canary[:PERCENT]",
+                         help="How the servers switch (default rolling; a canary gets PERCENT of the requests, 10).")
+    release.add_argument("--promote", dest="release_action", action="store_const", const="promote",
+                         help="Replace the old servers by the canary's code.")
+    release.add_argument("--rollback", dest="release_action", action="store_const", const="rollback",
+                         help="Remove the canary, or release the code that ran before the last release.")
     action("reload", "Rewrite the balancer's configuration and reload it without dropping a connection.")
     action("destroy", "Delete a stopped cluster's directory and data.")
     manage = action("manage", "Run a Strongbox command (createuser, migrate, ...) against the running cluster.")
@@ -124,6 +134,13 @@ def run(options: argparse.Namespace) -> str:
         variables = commands.call(root, {"op": "environment"})
         os.execve(sys.executable, [sys.executable, "-m", "strongbox", *options.arguments],  # noqa: S606  # nosec B606
                   {**os.environ, **variables})
+    if options.action == "release":
+        if options.release_action:
+            return str(commands.call(root, {"op": "release", "action": options.release_action}, timeout=1800))
+        if options.code is None:
+            raise ClusterError("name the checkout to release with --code PATH (or --promote, --rollback)")
+        return str(commands.call(root, {"op": "release", "code": str(checkout(options.code)),
+                                        "strategy": str(Strategy.parse(options.strategy))}, timeout=1800))
     request = {"op": options.action, **{key: getattr(options, key) for key in ("name", "count", "signal")
                                         if hasattr(options, key)}}
     return str(commands.call(root, request))
@@ -133,7 +150,7 @@ def main(argv: list[str]) -> int:
     options = parser().parse_args(argv)
     try:
         output = run(options)
-    except (ClusterError, NotRunning, ValueError, RuntimeError) as error:
+    except (ClusterError, NotRunning, ValueError, RuntimeError) as error:  # a ReleaseError is a RuntimeError
         print(f"strongbox cluster: {error}", file=sys.stderr)
         return 1
     if output:

@@ -157,8 +157,8 @@ def up(root: Path, spec: ClusterSpec, say) -> None:
     say("The cluster has stopped.")
 
 
-def call(root: Path, request: dict):
-    return control.call(root / "control.sock", request)
+def call(root: Path, request: dict, timeout: float = 300):
+    return control.call(root / "control.sock", request, timeout)
 
 
 def show_status(root: Path, as_json: bool) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from strongbox.cluster.autoscale import Policy
 
-OPERATIONS = ("status", "environment", "kill", "stop", "start", "restart", "scale", "reload", "autoscale")
+OPERATIONS = ("status", "environment", "kill", "stop", "start", "restart", "scale", "reload", "autoscale", "release")
 
 
 class NotRunning(RuntimeError):
@@ -51,6 +51,8 @@ def _dispatch(supervisor, request: dict):
         return supervisor.scale(int(request["count"]))
     if operation == "reload":
         return supervisor.reload_balancer()
+    if operation == "release":
+        return supervisor.release(request)
     if operation == "autoscale":
         policy = request.get("policy")
         return supervisor.set_autoscale(None if policy is None else Policy(**policy))

@@ -1,6 +1,7 @@
 """What `strongbox cluster up` does, in order, as data: one-shot steps, files to write, and the processes to keep
 running. Pure functions of the spec and the layout; the supervisor (supervisor.py) carries the plan out."""
 
+import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,18 +163,37 @@ def app_environment(spec: ClusterSpec, layout: Layout, ports: Ports, base: dict[
     return {**env, **cluster_variables(spec, layout, ports)}
 
 
+def code_environment(env: dict[str, str], code: Path | None) -> dict[str, str]:
+    """Run Strongbox from the checkout `code` (None: the one the cluster was started from): its src/ first on the
+    path, so its modules, templates and static files are the ones loaded (cluster/release.py)."""
+    if code is None:
+        return env
+    path = os.pathsep.join(filter(None, [str(code / "src"), env.get("PYTHONPATH")]))
+    return {**env, "PYTHONPATH": path, "STRONGBOX_CODE": str(code)}
+
+
 def app_server(spec: ClusterSpec, layout: Layout, ports: Ports, base: dict[str, str], name: str,
-               port: int) -> Component:
-    env = app_environment(spec, layout, ports, base)
+               port: int, code: Path | None = None) -> Component:
+    env = code_environment(app_environment(spec, layout, ports, base), code)
     env["STRONGBOX_SESSION_DIR"] = str(layout.root / "apps" / name / "sessions")
     command = (layout.python, "-m", "strongbox", "serve", "--no-worker", "--host", LOOPBACK, "--port", str(port),
                "--workers", str(spec.web_workers), "--threads", str(spec.threads))
     return Component(name, "app", command, port=port, probe="http", env=env, stop_timeout=45)
 
 
-def task_worker(spec: ClusterSpec, layout: Layout, ports: Ports, base: dict[str, str], name: str) -> Component:
+def task_worker(spec: ClusterSpec, layout: Layout, ports: Ports, base: dict[str, str], name: str,
+                code: Path | None = None) -> Component:
     return Component(name, "worker", (layout.python, "-m", "strongbox", "worker"),
-                     env=app_environment(spec, layout, ports, base), stop_timeout=45)
+                     env=code_environment(app_environment(spec, layout, ports, base), code), stop_timeout=45)
+
+
+def code_steps(spec: ClusterSpec, layout: Layout, ports: Ports, base: dict[str, str], code: Path | None) -> list:
+    """Before a release starts servers of `code`: its migrations (which must keep the running code working:
+    expand now, contract in a later release) and its static files, beside the running code's."""
+    env = code_environment(app_environment(spec, layout, ports, base), code)
+    return [Step("migrate", (layout.python, "-m", "strongbox", "migrate", "--noinput", "-v", "0"), env=env),
+            Step("collectstatic", (layout.python, "-m", "strongbox", "collectstatic", "--noinput", "-v", "0"),
+                 env=env)]
 
 
 def balancer(layout: Layout, ports: Ports, balancer_config: Path) -> Component:

@@ -76,6 +76,13 @@ def set_server_state(server: str, state: str, backend: str = BACKEND) -> str:
     return f"set server {_server_path(backend, server)} state {state}"
 
 
+def set_server_weight(server: str, weight: int, backend: str = BACKEND) -> str:
+    """Return the command that sets a server's share of new requests (0: none, while it stays checked)."""
+    if not isinstance(weight, int) or not 0 <= weight <= 256:
+        raise ValueError(f"a weight is a whole number from 0 to 256, not {weight!r}")
+    return f"set server {_server_path(backend, server)} weight {weight}"
+
+
 def add_server_in_maintenance(spec: BalancerSpec, server: Server, backend: str = BACKEND) -> str:
     """Return the command that adds a server to the running balancer with the same health check and ramp-up
     as the rendered ones. HAProxy creates it in maintenance, its check disabled: it gets no request until

@@ -4,6 +4,7 @@ app server, the replica's lag and the task queue's depth, as one JSON-ready dict
 import time
 
 from strongbox.cluster import plan
+from strongbox.cluster.release import OWN_CODE
 
 QUEUE_KEY = "huey.redis.strongbox"  # Huey's RedisStorage list for the queue named "strongbox" (settings.HUEY)
 
@@ -19,6 +20,8 @@ def collect(supervisor) -> dict:
                  "port": component.port, "state": process.state, "restarts": process.restarts,
                  "uptime_s": round(now - process.started_at, 1) if process.pid else None,
                  "last_exit": process.last_exit or None}
+        if component.role in ("app", "worker"):
+            entry["code"] = component.env.get("STRONGBOX_CODE", OWN_CODE)
         if component.role == "app":
             entry["balancer"] = balancer.get(component.name)
         components.append(entry)
@@ -31,6 +34,7 @@ def collect(supervisor) -> dict:
                  "sessions": supervisor.spec.sessions, "tls": supervisor.spec.tls,
                  "web_workers": supervisor.spec.web_workers},
         "autoscale": supervisor.autoscale_status(),
+        "release": supervisor.releaser.status(),
         "balancer": {"url": f"http://{plan.LOOPBACK}:{ports.http}/", "admin_url": f"http://{plan.LOOPBACK}:{ports.admin}/",
                      "metrics_url": f"http://{plan.LOOPBACK}:{ports.admin}/metrics",
                      "runtime_socket": supervisor.runtime.path, "config": str(layout.haproxy_dir / "haproxy.cfg")},
@@ -104,7 +108,7 @@ def table(document: dict) -> str:
     lines = [f"Strongbox cluster in {document['root']}: {document['url']}",
              f"  balancer admin {document['balancer']['admin_url']} · metrics {document['balancer']['metrics_url']}"
              f" · replica lag {_lag(document)} · queue {_queue(document['queue'])}",
-             *_autoscale(document.get("autoscale") or {}), ""]
+             *_autoscale(document.get("autoscale") or {}), *_release(document.get("release") or {}), ""]
     rows = [("NAME", "ROLE", "PID", "ADDRESS", "STATE", "BALANCER", "CUR", "TOTAL", "REQ/S", "RESTARTS")]
     for entry in document["components"]:
         view = entry.get("balancer") or {}
@@ -117,6 +121,16 @@ def table(document: dict) -> str:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)
+
+
+def _release(release: dict) -> list[str]:
+    lines = [f"  code {release.get('code', OWN_CODE)}"
+             + (f" (before: {release['previous']})" if release.get("previous") else "")]
+    canary = release.get("canary")
+    if canary:
+        lines.append(f"    canary: {', '.join(canary['servers'])} run {canary['code']} for {canary['percent']} % of "
+                     "the requests (`release --promote` or `--rollback`)")
+    return lines
 
 
 def _autoscale(autoscale: dict) -> list[str]:

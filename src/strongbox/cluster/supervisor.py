@@ -24,6 +24,7 @@ from pathlib import Path
 from strongbox.cluster import plan, status
 from strongbox.cluster.autoscale import Policy
 from strongbox.cluster.plan import Component, File, Layout, Ports, Step
+from strongbox.cluster.release import Releaser, Strategy, checkout
 from strongbox.cluster.render.haproxy import render_haproxy
 from strongbox.cluster.runtime import (
     RuntimeAPI,
@@ -32,6 +33,7 @@ from strongbox.cluster.runtime import (
     put_in_rotation,
     remove_server,
     set_server_state,
+    set_server_weight,
     show_servers_state,
     wait_until_drained,
 )
@@ -97,6 +99,8 @@ class Supervisor:
         self.runtime = RuntimeAPI(str(layout.haproxy_dir / "admin.sock"))
         self.log: list[str] = []  # what the supervisor did, newest last (shown by status)
         self.autoscaling: Autoscaling | None = None  # the thread that autoscales, while on
+        self.code: Path | None = None  # the checkout new app servers and workers run (None: the cluster's own)
+        self.releaser = Releaser(self)
 
     # -- carrying out the plan ------------------------------------------------------------------------------------
 
@@ -344,12 +348,13 @@ class Supervisor:
                 self._wait(lambda each=each: self._server_up(each), f"{each} did not come back into rotation")
         return f"restarted {', '.join(names)}"
 
-    def _server_up(self, name: str) -> bool:
+    def _server_up(self, name: str, weighed: bool = True) -> bool:
         try:
             server = self.runtime.servers().get(name)
         except OSError:
             return False
-        return server is not None and server.state == "up" and server.check_status == "L7OK"
+        states = ("up",) if weighed else ("up", "drain")
+        return server is not None and server.state in states and server.check_status == "L7OK"
 
     def _drain(self, name: str) -> None:
         """Send the server nothing new and wait until its requests are done (or DRAIN_TIMEOUT passed)."""
@@ -383,7 +388,7 @@ class Supervisor:
             numbers = {int(process.component.name.removeprefix("app")) for process in apps}
             free = (number for number in range(1, 65) if number not in numbers)
             self._join([plan.app_server(self.spec, self.layout, self.ports, self.base_env, f"app{next(free)}",
-                                        free_port()) for _ in range(count - len(apps))])
+                                        free_port(), self.code) for _ in range(count - len(apps))])
         elif count < len(apps):
             in_rotation = self._in_rotation()
             # Those out of rotation (stopped, down) go first: the ones that serve stay.
@@ -404,9 +409,10 @@ class Supervisor:
         apps = {process.component.name: process.component.port for process in self.apps()}
         return plan.balancer_spec(self.spec, self.layout, self.ports, apps)
 
-    def _join(self, components: list[Component]) -> None:
+    def _join(self, components: list[Component], weight: int | None = None) -> None:
         """Start new app servers together; each joins the balancer in maintenance, and is put in rotation (and
-        ramps up over slowstart) once its /readyz passes. One that never gets ready is removed again."""
+        ramps up over slowstart) once its /readyz passes, at `weight` if given (0: checked, sent nothing). One
+        that never gets ready is removed again."""
         dynamic = not self.spec.sticky
         for component in components:
             with self._lock:
@@ -424,11 +430,14 @@ class Supervisor:
                 with self._lock:
                     self.processes[component.name].state = "running"
                 if dynamic:
+                    if weight is not None:
+                        self.runtime.run([set_server_weight(component.name, weight)])
                     self.runtime.run(put_in_rotation(component.name))
                 self._note(f"{component.name}: ready" + (", in rotation (ramping up)" if dynamic else ""))
             if not dynamic:
                 self.reload_balancer()
-            self._wait(lambda: all(self._server_up(component.name) for component in components),
+            # HAProxy shows a server of weight 0 as DRAIN: it passes its checks, and gets requests once weighed.
+            self._wait(lambda: all(self._server_up(component.name, weighed=weight != 0) for component in components),
                        "the balancer did not take every new app server")
         except ClusterError:
             for component in components:
@@ -477,6 +486,64 @@ class Supervisor:
                     self._note(f"{name}: the balancer kept it ({error}); the next reload drops it")
                     return
             self.sleep(0.2)
+
+    # -- releases (cluster/release.py decides; these carry its steps out) ------------------------------------------
+
+    def release(self, request: dict) -> str:
+        if self.autoscaling is not None:
+            raise ClusterError("turn autoscaling off for a release (`strongbox cluster autoscale off`): it would "
+                               "add servers of either version meanwhile")
+        if request.get("action") == "promote":
+            return self.releaser.promote()
+        if request.get("action") == "rollback":
+            return self.releaser.rollback()
+        strategy = Strategy.parse(request["strategy"])
+        if self.spec.sticky and strategy.kind != "rolling":
+            raise ClusterError(f"{strategy.kind} weighs servers added at run time, which a --sticky cluster does "
+                               "not add (HAProxy 2.6 gives them no cookie): use --strategy rolling")
+        return self.releaser.release(checkout(request["code"]), strategy)
+
+    def prepare_code(self, code: Path | None) -> None:
+        for step in plan.code_steps(self.spec, self.layout, self.ports, self.base_env, code):
+            self._run_step(step)
+
+    def join(self, count: int, code: Path | None, weight: int | None = None) -> list[str]:
+        """Start `count` app servers of `code` and put them in rotation (at `weight`); return their names."""
+        numbers = {int(process.component.name.removeprefix("app")) for process in self.apps()}
+        free = (number for number in range(1, 65) if number not in numbers)
+        components = [plan.app_server(self.spec, self.layout, self.ports, self.base_env, f"app{next(free)}",
+                                      free_port(), code) for _ in range(count)]
+        self._join(components, weight)
+        return [component.name for component in components]
+
+    def leave(self, process: Process) -> None:
+        if not self._leave(process):
+            raise ClusterError(f"{process.component.name} is the last app server in rotation: it stays")
+        if self.spec.sticky:
+            self.reload_balancer()
+
+    def set_weights(self, weights: dict[str, int]) -> None:
+        """Weigh app servers, in the order given (give the new ones their weight before taking the old ones')."""
+        self.runtime.run([set_server_weight(name, weight) for name, weight in weights.items()])
+        self._note("weights: " + ", ".join(f"{name} {weight}" for name, weight in weights.items()))
+
+    def replace_workers(self, code: Path | None) -> None:
+        """Replace each task worker by one of `code`: the new one runs before the old one stops (SIGTERM: the
+        jobs it runs finish first; a job cut off anyway is run again after its lease, ops/jobs.py)."""
+        with self._lock:
+            workers = [process for process in self.processes.values() if process.component.role == "worker"]
+            numbers = {int(process.component.name.removeprefix("worker")) for process in workers}
+        free = (number for number in range(1, 1000) if number not in numbers)
+        for old in workers:
+            self._add(plan.task_worker(self.spec, self.layout, self.ports, self.base_env, f"worker{next(free)}",
+                                       code))
+            old.wanted = False
+            if old.pid is not None:
+                self._signal(old, old.component.stop_signal)
+                self._reap(old)
+            with self._lock:
+                self.processes.pop(old.component.name, None)
+            self._note(f"{old.component.name}: replaced")
 
     def set_autoscale(self, policy: Policy | None) -> str:
         """Autoscale the app servers by `policy` from now on (a new range and rules replace the old ones; the
