@@ -10,8 +10,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from strongbox.ops import metrics
 from strongbox.ops.dashboard.balancer import balancer_state
-from strongbox.ops.dbrouter import replica_aliases, replica_state
-from strongbox.ops.jobs import waiting
 
 REQUESTS = "strongbox_http_request_duration_seconds"
 # Left out of the request figures, as the alerts leave them out: HAProxy's health checks (every second per
@@ -25,10 +23,14 @@ def server_id() -> str:
     return f"{socket.gethostname()}/{os.getppid() if metrics.MULTIPROCESS_DIR else os.getpid()}"
 
 
-def _this_server() -> dict:
+def _from_metrics() -> dict:
+    """This server's request totals and processes, the replicas and the queue, from one reading of its metrics
+    (which reads the replicas and the queue itself: they are not asked twice)."""
     count = total = 0.0
     buckets: dict[str, float] = {}
     processes: dict[str, dict] = {}
+    replicas: dict[str, dict] = {}
+    queue = {"depth": 0, "oldest_waiting_seconds": 0.0}
     for family in text_string_to_metric_families(metrics.exposition().decode()):
         for sample in family.samples:
             labels = sample.labels
@@ -43,8 +45,17 @@ def _this_server() -> dict:
                 processes.setdefault(labels["pid"], {"role": labels["role"]})["cpu_seconds"] = sample.value
             elif sample.name == "strongbox_process_resident_memory_bytes":
                 processes.setdefault(labels["pid"], {"role": labels["role"]})["resident_bytes"] = sample.value
+            elif sample.name in _REPLICA_FIELDS:
+                replica = replicas.setdefault(labels["replica"], {"alias": labels["replica"], "up": False,
+                                                                  "lag_seconds": 0.0, "lag_bytes": None})
+                field, convert = _REPLICA_FIELDS[sample.name]
+                replica[field] = convert(sample.value)
+            elif sample.name == "strongbox_task_queue_depth":
+                queue["depth"] = int(sample.value)
+            elif sample.name == "strongbox_task_oldest_waiting_seconds":
+                queue["oldest_waiting_seconds"] = sample.value
     ordered = sorted(buckets.items(), key=lambda item: float(item[0]))  # float("+Inf") sorts last
-    return {
+    server = {
         "id": server_id(),
         "requests": {"count": int(count), "sum_seconds": total,
                      "buckets": [[float(bound), int(value)] if bound != "+Inf" else ["+Inf", int(value)]
@@ -52,28 +63,14 @@ def _this_server() -> dict:
         "processes": [{"pid": int(pid), **figures} for pid, figures in sorted(processes.items(),
                                                                                 key=lambda item: int(item[0]))],
     }
+    return {"server": server, "replicas": [replicas[alias] for alias in sorted(replicas)], "queue": queue}
 
 
-def _replicas() -> list[dict]:
-    rows = []
-    for alias in replica_aliases():
-        state = replica_state(alias)
-        rows.append({"alias": alias, "up": state.streaming, "lag_seconds": state.lag_seconds,
-                     "lag_bytes": state.lag_bytes})
-    return rows
-
-
-def _queue() -> dict:
-    depth, oldest = waiting()
-    return {"depth": depth, "oldest_waiting_seconds": oldest}
+_REPLICA_FIELDS = {"strongbox_replica_up": ("up", lambda value: value == 1),
+                   "strongbox_replica_lag_seconds": ("lag_seconds", float),
+                   "strongbox_replica_lag_bytes": ("lag_bytes", int)}
 
 
 def figures() -> dict:
     """Return every figure of the page: this server's counters and processes, the balancer, replicas, queue."""
-    return {
-        "time": time.time(),
-        "server": _this_server(),
-        "balancer": balancer_state(settings.BALANCER_STATS_URL),
-        "replicas": _replicas(),
-        "queue": _queue(),
-    }
+    return {"time": time.time(), **_from_metrics(), "balancer": balancer_state(settings.BALANCER_STATS_URL)}
