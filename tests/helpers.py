@@ -79,3 +79,12 @@ def wait_until_redis_is_trusted(timeout: float = 10) -> None:
         assert time.monotonic() < deadline, "the cache did not use Redis again"
         cache.get("probe")
         time.sleep(0.05)
+
+
+def browser_sign_in(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login page in a Playwright page, as a person would."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{base_url}/documents/")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import PASSWORD, make_user
+from helpers import browser_sign_in, make_user
 from strongbox.documents import cache
 from strongbox.documents.models import Document, TextStatus
 from strongbox.documents.services import document_index
@@ -100,16 +100,8 @@ def context(browser):
 def signed_in(context, live_server, user, watch):
     """A page signed in as the test user through the login form, on the document list."""
     page = watch.attach(context.new_page())
-    sign_in(page, live_server.url, user.username)
+    browser_sign_in(page, live_server.url, user.username)
     return page
-
-
-def sign_in(page, base_url: str, username: str):
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{base_url}/documents/")
 
 
 @pytest.fixture(scope="session")

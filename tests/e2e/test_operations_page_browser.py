@@ -11,20 +11,11 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from helpers import PASSWORD, make_user
+from helpers import browser_sign_in, make_user
 
 pytestmark = pytest.mark.browser
 VIEWPORTS = {"desktop": {"width": 1100, "height": 800}, "phone": {"width": 390, "height": 844}}
 CSV_HEADER = "# pxname,svname,status,scur,rate,rtime,hrsp_5xx,weight,type\n"
-
-
-def sign_in(page, base_url: str, username: str):
-    # Not imported from tests/e2e/conftest.py: "conftest" names a different module depending on what else runs.
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{base_url}/documents/")
 
 
 def points(page, chart: str) -> int:
@@ -100,7 +91,7 @@ def sized_context(request, browser):
 def test_it_draws_live_charts_for_staff(sized_context, live_server, staff, stats_server, watch, screenshot):
     page = watch.attach(sized_context.new_page())
     errors = console_errors(page)
-    sign_in(page, live_server.url, staff.username)
+    browser_sign_in(page, live_server.url, staff.username)
     page.click("header >> text=Operations")
     page.wait_for_url(f"{live_server.url}/ops/")
     expect(page.locator("#ops-charts")).to_be_visible()
@@ -145,7 +136,7 @@ def test_it_draws_live_charts_for_staff(sized_context, live_server, staff, stats
 
 def test_it_shows_anyone_else_the_404_page(context, live_server, user, watch):
     page = watch.attach(context.new_page())
-    sign_in(page, live_server.url, user.username)
+    browser_sign_in(page, live_server.url, user.username)
     expect(page.locator("header >> text=Operations")).to_have_count(0)
     response = page.goto(f"{live_server.url}/ops/")
     assert response.status == 404
