@@ -18,7 +18,7 @@ from django.utils import timezone
 from cluster.conftest import RecordingServer, require
 from helpers import make_user
 from services.common import free_port, log_tail
-from strongbox.ops.dashboard.balancer import parse_servers
+from strongbox.ops.dashboard.balancer import TIMEOUT_SECONDS, balancer_state, parse_servers
 from strongbox.ops.models import Job
 
 pytestmark = pytest.mark.django_db
@@ -194,11 +194,19 @@ def test_it_keeps_the_balancers_password_off_the_page(staff_client, settings, ha
     assert b"s3cret" not in response.content and b"s3cret" not in staff_client.get("/ops/").content
 
 
+def assert_gives_up_in_time(url: str) -> None:
+    """The balancer's part of a poll ends on its deadline. Timed on its own: the rest of a poll (the server's
+    metrics) is not what is bounded here, and takes longer on a machine busy with other work."""
+    started = time.monotonic()
+    state = balancer_state(url)
+    assert time.monotonic() - started < TIMEOUT_SECONDS + 0.5
+    assert state["state"] == "unreachable"
+
+
 def test_it_says_a_closed_balancer_port_is_unreachable_at_once(staff_client, settings):
     settings.BALANCER_STATS_URL = f"http://127.0.0.1:{free_port()}/stats;csv"
-    started = time.monotonic()
+    assert_gives_up_in_time(settings.BALANCER_STATS_URL)
     response = staff_client.get("/ops/figures.json")
-    assert time.monotonic() - started < 2
     assert response.status_code == 200
     balancer = response.json()["balancer"]
     assert balancer["state"] == "unreachable" and balancer["error"]
@@ -211,9 +219,8 @@ def test_it_gives_up_on_a_balancer_that_does_not_answer_within_a_second(staff_cl
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         settings.BALANCER_STATS_URL = f"http://127.0.0.1:{silent.getsockname()[1]}/stats;csv"
-        started = time.monotonic()
+        assert_gives_up_in_time(settings.BALANCER_STATS_URL)
         balancer = figures(staff_client)["balancer"]
-        assert time.monotonic() - started < 2
     assert balancer["state"] == "unreachable"
 
 
@@ -223,22 +230,25 @@ def test_it_gives_up_on_a_balancer_that_answers_too_slowly(staff_client, setting
     done = threading.Event()
 
     def drip():
-        connection, _ = listener.accept()
-        with connection:
-            connection.recv(4096)
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n# pxname,")
-            while not done.wait(0.2):
-                try:
-                    connection.sendall(b"x")
-                except OSError:
-                    return
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed
+                return
+            with connection:
+                connection.recv(4096)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n# pxname,")
+                while not done.wait(0.2):
+                    try:
+                        connection.sendall(b"x")
+                    except OSError:
+                        break
 
     threading.Thread(target=drip, daemon=True).start()
     settings.BALANCER_STATS_URL = f"http://127.0.0.1:{listener.getsockname()[1]}/stats;csv"
     try:
-        started = time.monotonic()
+        assert_gives_up_in_time(settings.BALANCER_STATS_URL)
         balancer = figures(staff_client)["balancer"]
-        assert time.monotonic() - started < 2
     finally:
         done.set()
         listener.close()

@@ -8,15 +8,11 @@ import subprocess
 import time
 from pathlib import Path
 
+from strongbox.ops.ports import free_port  # noqa: F401  # re-exported: every starter takes its ports here
+
 
 class ServiceUnavailable(RuntimeError):
     """A service could not be started (missing binary, failed start-up)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def require_binary(path: str) -> str:

@@ -40,6 +40,7 @@ from strongbox.cluster.runtime import (
 from strongbox.cluster.scaler import Autoscaling
 from strongbox.cluster.spec import BalancerSpec, ClusterSpec, Server
 from strongbox.ops.appserver import die_with_parent
+from strongbox.ops.ports import free_port
 
 READY_TIMEOUT = 120  # seconds a component may take to become ready (a first initdb and migrate included)
 DRAIN_TIMEOUT = 30  # seconds a server being removed may take to finish the requests it has
@@ -51,12 +52,6 @@ STOP_ORDER = (("balancer",), ("app", "worker"), ("redis", "postgres-replica"), (
 
 class ClusterError(RuntimeError):
     """Something a person must hear about: a step failed, a component never became ready, a wrong name."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((plan.LOOPBACK, 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
