@@ -42,9 +42,10 @@ cluster: install cluster-packages
 # the HTTPS server the security suite attacks), HAProxy and keepalived (the load balancers of the cluster tests;
 # iproute2 for their network namespaces), Prometheus and Alertmanager (promtool and amtool check the alert rules
 # and their routing in deploy/), and the services of the scale-out run: PostgreSQL, Redis and OpenStack Swift (the
-# S3 server).
+# S3 server), and Tesseract with the languages Strongbox recognises in scans and photos (English, German, French).
 SYSTEM_PACKAGES := chromium curl openssl haproxy keepalived iproute2 prometheus prometheus-alertmanager postgresql \
-	redis-server swift swift-proxy swift-object swift-container swift-account
+	redis-server swift swift-proxy swift-object swift-container swift-account \
+	tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra
 
 # What `make cluster` needs: the balancer and the data tier (openssl is not needed: the certificate is made in Python).
 CLUSTER_PACKAGES := haproxy postgresql redis-server
