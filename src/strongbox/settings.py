@@ -131,7 +131,8 @@ TEMPLATES = [
         "APP_DIRS": False,
         "OPTIONS": {
             "environment": "strongbox.templating.environment",
-            "context_processors": ["strongbox.documents.context_processors.notifications"],
+            "context_processors": ["strongbox.documents.context_processors.notifications",
+                                   "strongbox.documents.context_processors.trash"],
         },
     },
     {
@@ -415,6 +416,8 @@ ARCHIVE_MAX_UNCOMPRESSED = env_size("STRONGBOX_ARCHIVE_MAX_UNCOMPRESSED", 100 * 
 # Deleted documents leave a tombstone (no file, no text) this long, so a late update from another primary
 # conflicts with it instead of bringing the document back.
 TOMBSTONE_DAYS = env_int("STRONGBOX_TOMBSTONE_DAYS", 7, minimum=1)
+# Days a deleted document stays in the trash, restorable, before the periodic job deletes it for good.
+TRASH_DAYS = env_int("STRONGBOX_TRASH_DAYS", 30, minimum=1)
 EXTRACT_TIMEOUT = env_int("STRONGBOX_EXTRACT_TIMEOUT", 60, minimum=1)
 if JOB_LEASE_SECONDS <= max(EXTRACT_TIMEOUT, EMAIL_TIMEOUT):
     raise ImproperlyConfigured("STRONGBOX_JOB_LEASE_SECONDS must be longer than STRONGBOX_EXTRACT_TIMEOUT and "

@@ -83,7 +83,7 @@ def test_deleting_a_document_on_the_web_is_audited_with_the_clients_address_and_
     client = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.5", HTTP_USER_AGENT="Firefox/140")
     client.force_login(alice)
     assert client.post(reverse("documents:delete", args=[document.public_id])).status_code == 302
-    [event] = AuditEvent.objects.filter(kind=AuditEvent.Kind.DOCUMENT_DELETED)
+    [event] = AuditEvent.objects.filter(kind=AuditEvent.Kind.DOCUMENT_TRASHED)
     assert (event.user, event.ip, event.user_agent) == (alice, "203.0.113.5", "Firefox/140")
     assert event.detail == f"{document.public_id} “Lease”"
 

@@ -167,7 +167,9 @@ def test_delete_honours_if_match(alice_api, document, isolated_storage, django_c
     assert_problem(alice_api.delete(url, headers={"If-Match": '"v7"'}), 412, "precondition_failed")
     with django_capture_on_commit_callbacks(execute=True):
         assert alice_api.delete(url, headers={"If-Match": '"v2"'}).status_code == 204
-    assert not Document.objects.exists() and stored_files(isolated_storage) == []
+    # In the trash: out of the API's documents, its file kept until it is purged (tests/api/test_trash_api.py).
+    assert not Document.objects.exists() and Document.in_trash.exists()
+    assert len(stored_files(isolated_storage)) == 1
     assert alice_api.get(url).status_code == 404
 
 
@@ -193,7 +195,7 @@ def test_a_document_deleted_meanwhile_answers_409(alice_api, document, monkeypat
 def test_delete_is_audited_once(alice_api, document):
     assert alice_api.delete(f"{BASE}/{document['id']}", REMOTE_ADDR="198.51.100.4",
                             HTTP_USER_AGENT="backup-script/1").status_code == 204
-    [event] = AuditEvent.objects.filter(kind=AuditEvent.Kind.DOCUMENT_DELETED)
+    [event] = AuditEvent.objects.filter(kind=AuditEvent.Kind.DOCUMENT_TRASHED)
     assert event.user.username == "alice" and document["id"] in event.detail and "Lease" in event.detail
     assert (event.ip, event.user_agent) == ("198.51.100.4", "backup-script/1")
 

@@ -27,11 +27,12 @@ def found(user, q: str) -> list[str]:
 
 
 def assert_deleted_through_the_service(document, alice) -> None:
-    tombstone = Document.with_tombstones.get(pk=document.pk)
-    assert tombstone.deleted_at is not None and tombstone.version == document.version + 1
-    assert not DocumentText.objects.filter(document_id=document.pk).exists()
+    """The document is in its owner's trash (restorable, as after their own delete), out of search, audited."""
+    trashed = Document.in_trash.get(pk=document.pk)
+    assert trashed.trashed_at is not None and trashed.version == document.version + 1
+    assert DocumentText.objects.filter(document_id=document.pk).exists()  # kept for a restore
     assert found(alice, document.title.split()[0]) == []
-    event = AuditEvent.objects.get(kind=AuditEvent.Kind.DOCUMENT_DELETED, detail__contains=document.public_id)
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.DOCUMENT_TRASHED, detail__contains=document.public_id)
     assert event.user.username == "root" and "of alice" in event.detail
     assert (event.ip, event.user_agent) == ("192.0.2.9", "staff-browser")
 
@@ -57,7 +58,7 @@ def test_deleting_documents_in_bulk_in_the_admin_goes_through_the_service(staff,
     assert response.status_code == 302
     for document in documents:
         assert_deleted_through_the_service(document, alice)
-    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.DOCUMENT_DELETED).count() == 2
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.DOCUMENT_TRASHED).count() == 2
 
 
 def test_the_admin_cannot_edit_or_add_documents(staff, uploaded):

@@ -97,8 +97,8 @@ def test_it_asks_before_deleting_and_never_deletes_on_get(alice_client, uploaded
     assert Document.objects.filter(pk=document.pk).exists()
 
 
-def test_it_deletes_the_row_file_and_index_entry(alice_client, uploaded, isolated_storage,
-                                                 django_capture_on_commit_callbacks):
+def test_it_moves_a_deleted_document_to_the_trash_and_purging_it_deletes_row_file_and_index_entry(
+        alice_client, uploaded, isolated_storage, django_capture_on_commit_callbacks):
     document = uploaded("txt", title="Gone soon", tags="temp")
     assert Notification.objects.filter(document_id=document.pk).exists()  # "is indexed"
     with django_capture_on_commit_callbacks(execute=True):
@@ -106,12 +106,18 @@ def test_it_deletes_the_row_file_and_index_entry(alice_client, uploaded, isolate
     assert response.status_code == 302
     assert response["Location"] == reverse("documents:list")
     assert not Document.objects.exists()
-    assert stored_files(isolated_storage) == []
+    assert Document.in_trash.get().pk == document.pk
+    assert len(stored_files(isolated_storage)) == 1  # kept while it is in the trash
     assert alice_client.get(reverse("documents:list"), {"q": "gone"}).context["result"].documents == []
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(reverse("documents:trash_purge", args=[document.public_id]))
+    assert response.status_code == 302
+    assert not Document.in_trash.exists()
+    assert stored_files(isolated_storage) == []
     assert Tag.objects.filter(name="temp").exists()  # tags outlive documents; the sidebar hides unused ones
     # What stays is a tombstone: no file, text, tags or index entry, a new version, and the title free again.
     tombstone = Document.with_tombstones.get(pk=document.pk)
-    assert tombstone.deleted_at and tombstone.version == document.version + 1
+    assert tombstone.deleted_at and tombstone.version == document.version + 2  # trashed, then purged
     assert not DocumentText.objects.filter(document_id=document.pk).exists() and not tombstone.tags.exists()
     assert not Notification.objects.filter(document_id=document.pk).exists()
     assert uploaded("txt", title="Gone soon").pk != document.pk

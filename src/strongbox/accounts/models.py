@@ -118,6 +118,8 @@ class AuditEvent(models.Model):
         KEY_CREATED = "key_created", "API key created"
         KEY_REVOKED = "key_revoked", "API key revoked"
         DOCUMENT_DELETED = "document_deleted", "Document deleted"
+        DOCUMENT_TRASHED = "document_trashed", "Document moved to the trash"
+        DOCUMENT_RESTORED = "document_restored", "Document restored from the trash"
         ACCESS_REFUSED = "access_refused", "Access refused"
         # Values must fit in 20 characters (the column's length).
         TWO_FACTOR_ENABLED = "two_factor_enabled", "Two-factor sign-in turned on"

@@ -4,7 +4,7 @@ from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 from ninja.openapi.views import openapi_json
 
-from strongbox.api import account, documents, errors
+from strongbox.api import account, documents, errors, trash
 from strongbox.api.auth import ApiKeyAuth, SessionAuth
 from strongbox.api.errors import PROBLEM
 from strongbox.api.ratelimit import PerCallerThrottle
@@ -35,6 +35,8 @@ api = StrongboxAPI(
 errors.install(api)
 api.add_router("", documents.router)
 api.add_router("", documents.notifications)
+api.add_router("", trash.router)
+api.add_router("", trash.versions)
 api.add_router("", account.router)
 api.add_router("", account.keys)
 

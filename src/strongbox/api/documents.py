@@ -243,11 +243,12 @@ def update_document(request: HttpRequest, response: HttpResponse, document_id: s
 @router.delete("/documents/{document_id}", response={204: None, 409: Problem, 412: Problem, **ERRORS},
                url_name="document_delete")
 def delete_document(request: HttpRequest, document_id: str):
-    """Delete a document and its file (If-Match honoured as for PATCH)."""
+    """Move a document to the trash (If-Match honoured as for PATCH): restore it or delete it for good under
+    /trash; it is deleted for good after STRONGBOX_TRASH_DAYS."""
     document = selectors.document_for_user(request.user, document_id, request)
     try:
-        services.document_delete(document=document, actor=request.user,
-                                 if_version=if_match_version(request, document))
+        services.document_trash(document=document, actor=request.user,
+                                if_version=if_match_version(request, document))
     except services.DocumentGone:
         raise _gone() from None
     except services.VersionConflict:

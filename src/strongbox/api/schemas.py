@@ -117,3 +117,33 @@ class Problem(Schema):
     code: str
     detail: str
     errors: list[dict] | None = None
+
+
+class TrashedDocumentOut(DocumentOut):
+    trashed_at: datetime
+    purge_at: datetime
+
+
+class TrashPage(Schema):
+    count: int
+    page: int
+    pages: int
+    page_size: int
+    results: list[TrashedDocumentOut]
+
+
+class Purged(Schema):
+    purged: int
+
+
+class VersionOut(Schema):
+    number: int
+    current: bool
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    uploaded_by: str | None
+    restored_from: int | None
+    content_url: str

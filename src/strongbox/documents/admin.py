@@ -8,8 +8,8 @@ from strongbox.lib.admin import ReadOnlyAdmin
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     """Documents are read-only here: an edit around the services would skip the version, the search index and the
-    cache. Deleting goes through services.document_delete, so it leaves a tombstone, removes the index entry and
-    is audited as done by the staff member."""
+    cache. Deleting goes through services.document_trash, as the owner's own delete does: the document moves to
+    their trash (restorable for TRASH_DAYS), leaves the index and is audited as done by the staff member."""
 
     list_display = ["title", "owner", "category", "size", "text_status", "created_at"]
     list_filter = ["category", "text_status"]
@@ -24,19 +24,19 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         try:
-            services.document_delete(document=obj, actor=request.user)
+            services.document_trash(document=obj, actor=request.user)
         except services.DocumentGone:
-            pass  # deleted meanwhile: what the staff member asked for has happened
+            pass  # trashed or deleted meanwhile: what the staff member asked for has happened
 
     def delete_queryset(self, request, queryset):
         gone = 0
         for document in queryset.select_related("owner"):
             try:
-                services.document_delete(document=document, actor=request.user)
+                services.document_trash(document=document, actor=request.user)
             except services.DocumentGone:
                 gone += 1
         if gone:
-            self.message_user(request, f"{gone} of them had been deleted meanwhile.", messages.INFO)
+            self.message_user(request, f"{gone} of them had been moved to the trash or deleted meanwhile.", messages.INFO)
 
 
 @admin.register(Tag)

@@ -146,3 +146,10 @@ class ListFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("date_to", "The end date is before the start date.")
         return data
+
+
+class VersionForm(forms.Form):
+    """A new version of a document: only the file, checked exactly as an upload's (UploadForm.clean_file)."""
+
+    file = forms.FileField(allow_empty_file=False, label="New version")
+    clean_file = UploadForm.clean_file

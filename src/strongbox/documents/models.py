@@ -40,10 +40,17 @@ class Tag(models.Model):
 
 
 class LiveDocuments(models.Manager):
-    """Documents that are not deleted: what every query of the application sees."""
+    """Documents that are neither deleted nor in the trash: what every query of the application sees."""
 
     def get_queryset(self):
-        return super().get_queryset().filter(deleted_at__isnull=True)
+        return super().get_queryset().filter(deleted_at__isnull=True, trashed_at__isnull=True)
+
+
+class TrashedDocuments(models.Manager):
+    """Documents in the trash (not yet deleted for good): what the trash page and its endpoints see."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True, trashed_at__isnull=False)
 
 
 class Document(models.Model):
@@ -73,12 +80,17 @@ class Document(models.Model):
     # Bumped by every change to the editable fields: the API's ETag, checked by If-Match against lost updates.
     version = models.PositiveIntegerField(default=1)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set while the document is in the trash (docs/trash-and-versions.md); purged TRASH_DAYS after.
+    trashed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = LiveDocuments()
+    in_trash = TrashedDocuments()
     with_tombstones = models.Manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint("owner", Lower("title"), condition=models.Q(deleted_at__isnull=True),
+        # A trashed document's title is free for a new upload; restoring it finds a free title (services.py).
+        constraints = [models.UniqueConstraint("owner", Lower("title"),
+                                               condition=models.Q(deleted_at__isnull=True, trashed_at__isnull=True),
                                                name="documents_document_owner_title_ci")]
         base_manager_name = "with_tombstones"
         indexes = [
@@ -90,6 +102,36 @@ class Document(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class DocumentVersion(models.Model):
+    """One file a document has had, the current one included: the document row describes the current file (the
+    version with the highest number), older rows stay downloadable and restorable until the document is purged.
+
+    Restoring an old version makes a new version that refers to the same stored file (blobs are never changed,
+    and they are deleted only when the whole document is purged), so the history is kept."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    file = models.FileField(max_length=200)
+    original_filename = models.CharField(max_length=255)
+    extension = models.CharField(max_length=10)
+    content_type = models.CharField(max_length=120)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    # The number of the version this one was restored from (None: uploaded).
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint("document", "number", name="documents_version_document_number")]
+        indexes = [models.Index(fields=["file"])]
+
+    def __str__(self):
+        return f"{self.document_id} v{self.number}"
 
 
 class DocumentText(models.Model):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from strongbox.accounts import audit
 from strongbox.accounts.models import AuditEvent
 from strongbox.documents import cache
-from strongbox.documents.models import Category, Document, Notification, Tag
+from strongbox.documents.models import Category, Document, DocumentVersion, Notification, Tag
 from strongbox.documents.search import get_backend
 from strongbox.lib.prepared import Prepared
 
@@ -285,3 +285,45 @@ def search_suggestions(user, query: str, *, limit: int = 8) -> list[Document]:
         return [by_id[pk] for pk in ranked if pk in by_id]
 
     return cache.cached(user.pk, "suggestions", compute, query, limit)
+
+
+# Trash and versions (docs/trash-and-versions.md) ----------------------------------------------------------------
+
+def trash_for_user(user) -> list[Document]:
+    """Return the documents in the user's trash, most recently trashed first (one query; the trash is small:
+    everything in it is purged after TRASH_DAYS)."""
+    return list(Document.in_trash.filter(owner_id=user.pk).order_by("-trashed_at", "-id")
+                .only("public_id", "title", "original_filename", "size", "category", "trashed_at", "owner_id"))
+
+
+def trash_count(user) -> int:
+    """Return how many documents are in the user's trash (cached until their documents change)."""
+    return cache.cached(user.pk, "trash-count", Document.in_trash.filter(owner_id=user.pk).count)
+
+
+def trashed_document_for_user(user, public_id: str, request=None) -> Document:
+    """Return one of the documents in the user's trash, or raise Http404 alike for a missing one, someone else's
+    or one not in the trash; someone else's is recorded in the audit log as `document_for_user` does."""
+    try:
+        return Document.in_trash.filter(owner_id=user.pk).select_related("owner").get(public_id=public_id)
+    except Document.DoesNotExist:
+        if Document.with_tombstones.filter(public_id=public_id, deleted_at__isnull=True).exclude(
+                owner_id=user.pk).exists():
+            audit.record(AuditEvent.Kind.ACCESS_REFUSED, request, user=user, detail=f"document {public_id}")
+        raise Http404("No such document.") from None
+
+
+def versions_for_document(document_id: int) -> list[DocumentVersion]:
+    """Return a document's versions, newest first, with who uploaded each (one query). The caller has checked
+    that the user may see the document."""
+    return list(DocumentVersion.objects.filter(document_id=document_id).select_related("uploaded_by")
+                .order_by("-number"))
+
+
+def version_for_user(user, public_id: str, number: int, request=None) -> tuple[Document, DocumentVersion]:
+    """Return one of the user's documents and its version `number`, Http404 alike if either is missing."""
+    document = document_for_user(user, public_id, request)
+    version = DocumentVersion.objects.filter(document_id=document.pk, number=number).first()
+    if version is None:
+        raise Http404("No such version.")
+    return document, version

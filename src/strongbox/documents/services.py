@@ -19,7 +19,7 @@ from strongbox.accounts import audit
 from strongbox.accounts.models import AuditEvent
 from strongbox.documents import cache, tasks
 from strongbox.documents.extract.runner import ExtractionFailed, run_extraction, time_limit
-from strongbox.documents.models import Document, DocumentText, Notification, Tag, TextStatus
+from strongbox.documents.models import Document, DocumentText, DocumentVersion, Notification, Tag, TextStatus
 from strongbox.documents.search import IndexEntry, get_backend
 from strongbox.lib.filenames import clean_filename
 from strongbox.lib.sniff import FileKind
@@ -102,10 +102,21 @@ def _tag_create(owner, name: str) -> Tag:
     return Tag.objects.get(owner=owner, name__iexact=name)
 
 
-def _check_quota(owner, size: int) -> None:
-    """Refuse an upload past a quota; warn the owner once when it takes them past QUOTA_WARNING_RATIO."""
+def _old_versions_bytes(owner) -> int:
+    """Return the bytes of the owner's stored old versions (each file once) of documents not in the trash."""
+    old = (DocumentVersion.objects.filter(document__owner=owner, document__deleted_at__isnull=True,
+                                          document__trashed_at__isnull=True)
+           .exclude(file=F("document__file")).values("file", "size").distinct())
+    return old.aggregate(total=Sum("size"))["total"] or 0
+
+
+def _check_quota(owner, size: int, *, documents: int = 1) -> None:
+    """Refuse an upload past a quota; warn the owner once when it takes them past QUOTA_WARNING_RATIO.
+
+    Documents in the trash do not count (Document.objects leaves them out); old versions count with their bytes.
+    `documents` is how many documents the upload adds (0 for a new version of one)."""
     usage = Document.objects.filter(owner=owner).aggregate(count=Count("id"), total=Sum("size"))
-    count, total = usage["count"], usage["total"] or 0
+    count, total = usage["count"] + documents - 1, (usage["total"] or 0) + _old_versions_bytes(owner)
     if count + 1 > settings.QUOTA_DOCUMENTS:
         raise QuotaExceeded(f"You have reached your limit of {settings.QUOTA_DOCUMENTS} documents. "
                             "Delete some to upload more.")
@@ -138,6 +149,7 @@ def document_create(*, owner, title: str, description: str, category: str, tags:
                 extension=kind.extension, content_type=kind.content_type, size=upload.size, sha256=sha256,
             )
             document.tags.set(_tags_for(owner, tags))
+            _version_record(document, number=1, uploaded_by=owner)
             document_index(document)
             cache.bump(owner.pk)
             # A durable job, in this transaction; the owner's group, so their uploads cannot take every worker.
@@ -195,21 +207,25 @@ def document_update(*, document: Document, title: str | None = UNCHANGED, descri
     return document
 
 
-def document_delete(*, document: Document, actor=None, if_version: int | None = None) -> None:
-    """Delete a document: its text, tags, notifications and index entry now, its file once that has committed;
-    the row stays as a tombstone until tombstones_purge. The audit log records it once, as done by `actor` (the
-    user who asked; None: the system).
+def document_purge(*, document: Document, actor=None, if_version: int | None = None) -> None:
+    """Delete a document for good, whether in the trash or not: its text, tags, notifications, versions and index
+    entry now, its files (every version's) once that has committed; the row stays as a tombstone until
+    tombstones_purge. The audit log records it once, as done by `actor` (the user who asked; None: the system).
 
     DocumentGone if it was deleted meanwhile; VersionConflict if `if_version` is given and no longer current.
     """
-    name = document.file.name
     now = timezone.now()
     with transaction.atomic():
-        rows = Document.objects.filter(pk=document.pk)
+        rows = Document.with_tombstones.filter(pk=document.pk, deleted_at__isnull=True)
         if if_version is not None:
             rows = rows.filter(version=if_version)
         if not rows.update(deleted_at=now, updated_at=now, version=F("version") + 1):
             raise _conflict(document)
+        # Read after the update, which locks the row: a version uploaded meanwhile is among these.
+        versions = DocumentVersion.objects.filter(document_id=document.pk)
+        names = {document.file.name, *Document.with_tombstones.filter(pk=document.pk).values_list("file", flat=True),
+                 *versions.values_list("file", flat=True)}
+        versions.delete()
         get_backend().remove(document.pk)
         DocumentText.objects.filter(document_id=document.pk).delete()
         Notification.objects.filter(document_id=document.pk).delete()
@@ -219,7 +235,16 @@ def document_delete(*, document: Document, actor=None, if_version: int | None = 
             detail += f" of {document.owner.get_username()}"
         audit.record(AuditEvent.Kind.DOCUMENT_DELETED, user=actor, detail=detail)
         cache.bump(document.owner_id)
-        transaction.on_commit(lambda: default_storage.delete(name))
+        transaction.on_commit(lambda: _files_delete(names))
+
+
+def _files_delete(names) -> None:
+    for name in sorted(names):
+        default_storage.delete(name)
+
+
+# The delete that leaves a tombstone, under its former name (tests and commands of the tombstone rules use it).
+document_delete = document_purge
 
 
 def tombstones_purge(*, older_than: timedelta | None = None) -> int:
@@ -247,6 +272,7 @@ def document_extract_text(*, document_id: int) -> None:
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return
+    file_name = document.file.name  # the file this run reads: a new version may replace it meanwhile
     with tempfile.NamedTemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR, suffix=f".{document.extension}") as copy:
         with default_storage.open(document.file.name, "rb") as stored:
             for chunk in iter(lambda: stored.read(CHUNK), b""):
@@ -260,7 +286,7 @@ def document_extract_text(*, document_id: int) -> None:
             log.info("text extraction failed for document %s: %s", document.pk, failure)
             body, status, error = "", TextStatus.FAILED, str(failure)[:200]
     metrics.EXTRACTIONS.labels("failed" if error else "text" if body.strip() else "empty").inc()
-    _text_store(document_id, body, status, error)
+    _text_store(document_id, body, status, error, file_name=file_name)
 
 
 def _extraction_time_limit(size: int) -> float:
@@ -269,17 +295,21 @@ def _extraction_time_limit(size: int) -> float:
                       maximum=settings.EXTRACT_TIMEOUT)
 
 
-def _text_store(document_id: int, body: str, status: str, error: str) -> None:
+def _text_store(document_id: int, body: str, status: str, error: str, *, file_name: str | None = None) -> None:
     """Store an extraction's result on the document as it is now, not as it was when extraction began.
 
     Extraction takes up to EXTRACT_TIMEOUT, during which the owner may rename or delete the document, or another
-    run may finish first: so lock the row, re-read it, and index what it holds now. The version changes with the
+    run may finish first: so lock the row, re-read it, and index what it holds now. A result for a file that is no
+    longer the current one (`file_name`: a new version was uploaded since) is dropped: the new version's own
+    extraction, queued with it, stores its text. The version changes with the
     text status, so clients revalidating an ETag see the result; only the run that ends the wait tells the owner.
     """
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_id).first()
         if document is None:
-            return  # Deleted while we were reading it.
+            return  # Deleted (or moved to the trash) while we were reading it.
+        if file_name is not None and document.file.name != file_name:
+            return  # An outdated file's text: the current version's extraction is queued.
         stored = DocumentText.objects.filter(document=document).values_list("body", flat=True).first()
         if (document.text_status, document.text_error, stored) == (status, error, body):
             return  # an earlier run stored the same result
@@ -344,9 +374,221 @@ def orphan_files_remove(*, older_than: timedelta = timedelta(hours=1)) -> int:
     for directory in directories:
         folder = f"{BLOB_PREFIX}/{directory}"
         names = [f"{folder}/{name}" for name in default_storage.listdir(folder)[1]]
-        known = set(Document.objects.filter(file__in=names).values_list("file", flat=True))
+        # Documents in the trash and old versions still own their files.
+        known = {*Document.with_tombstones.filter(file__in=names).values_list("file", flat=True),
+                 *DocumentVersion.objects.filter(file__in=names).values_list("file", flat=True)}
         for name in names:
             if name not in known and default_storage.get_modified_time(name) < cutoff:
                 default_storage.delete(name)
                 removed += 1
     return removed
+
+
+# Trash and versions (docs/trash-and-versions.md) ----------------------------------------------------------------
+
+RESTORED_SUFFIX = " (restored)"
+
+
+def trash_purge_date(trashed_at):
+    """Return when a document moved to the trash at `trashed_at` is deleted for good by the periodic job."""
+    return trashed_at + timedelta(days=settings.TRASH_DAYS)
+
+
+def _document_detail(document: Document, actor) -> str:
+    detail = f"{document.public_id} “{document.title}”"
+    if actor is None or actor.pk != document.owner_id:
+        detail += f" of {document.owner.get_username()}"
+    return detail
+
+
+def document_trash(*, document: Document, actor=None, if_version: int | None = None) -> None:
+    """Move a document to the trash: it leaves every list, search, count and the quota at once (the default
+    manager leaves it out, its index entry is removed), and keeps its files, text and tags for TRASH_DAYS, when
+    trash_purge_expired deletes it for good. Audited as done by `actor`.
+
+    DocumentGone if it was trashed or deleted meanwhile; VersionConflict if `if_version` is no longer current.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        rows = Document.objects.filter(pk=document.pk)
+        if if_version is not None:
+            rows = rows.filter(version=if_version)
+        if not rows.update(trashed_at=now, updated_at=now, version=F("version") + 1):
+            raise _conflict(document)
+        get_backend().remove(document.pk)
+        audit.record(AuditEvent.Kind.DOCUMENT_TRASHED, user=actor, detail=_document_detail(document, actor))
+        cache.bump(document.owner_id)
+    document.trashed_at = now
+
+
+def _free_title(owner_id: int, title: str, pk: int) -> str:
+    """Return `title` if none of the owner's documents (outside the trash) has it, else the first free one of
+    "Title (restored)", "Title (restored 2)", …, shortened to fit the title's 100 characters."""
+    live = Document.objects.filter(owner_id=owner_id).exclude(pk=pk)
+    suffixes = ("", RESTORED_SUFFIX, *(f" (restored {n})" for n in range(2, 100)))
+    for suffix in suffixes:
+        candidate = title[:100 - len(suffix)] + suffix
+        if not live.filter(title__iexact=candidate).exists():
+            return candidate
+    raise TitleTaken()
+
+
+def document_restore(*, document: Document, actor=None) -> Document:
+    """Take a document out of the trash, back into lists and search (and the quota). If another document has
+    taken its title meanwhile it comes back as "Title (restored)"; the returned document has its title as
+    restored. Its text is indexed again (extraction re-queued if it never finished).
+
+    DocumentGone if it is not in the trash (restored or deleted meanwhile); QuotaExceeded if it no longer fits.
+    """
+    try:
+        with transaction.atomic():
+            # Serialized with the owner's uploads, which check the same quota.
+            get_user_model().objects.select_for_update().filter(pk=document.owner_id).first()
+            current = Document.in_trash.select_for_update().filter(pk=document.pk).first()
+            if current is None:
+                raise DocumentGone()
+            _check_quota(current.owner, current.size + _versions_bytes(current))
+            title = _free_title(current.owner_id, current.title, current.pk)
+            Document.in_trash.filter(pk=current.pk).update(trashed_at=None, title=title, updated_at=timezone.now(),
+                                                           version=F("version") + 1)
+            document.refresh_from_db()
+            document_index(document)
+            if document.text_status == TextStatus.PENDING:
+                tasks.extract_document_text(document_id=document.pk, group=tasks.extraction_group(document.owner_id))
+            audit.record(AuditEvent.Kind.DOCUMENT_RESTORED, user=actor, detail=_document_detail(document, actor))
+            cache.bump(document.owner_id)
+    except IntegrityError as error:  # a concurrent upload took the free title
+        if _violates(error, TITLE_CONSTRAINT):
+            raise TitleTaken() from None
+        raise
+    return document
+
+
+def _versions_bytes(document: Document) -> int:
+    """The bytes of a document's old versions (each file once, the current one left out)."""
+    old = (DocumentVersion.objects.filter(document_id=document.pk).exclude(file=document.file.name)
+           .values("file", "size").distinct())
+    return old.aggregate(total=Sum("size"))["total"] or 0
+
+
+def trash_empty(*, owner, actor=None) -> int:
+    """Delete every document in the owner's trash for good; return how many."""
+    purged = 0
+    for document in Document.in_trash.filter(owner_id=owner.pk).select_related("owner"):
+        try:
+            document_purge(document=document, actor=actor)
+        except DocumentGone:
+            continue  # purged or restored meanwhile
+        purged += 1
+    return purged
+
+
+def trash_purge_expired(*, older_than: timedelta | None = None) -> int:
+    """Delete for good the documents in the trash for longer than `older_than` (TRASH_DAYS); return how many.
+    Done by the system (the audit log names no user)."""
+    cutoff = timezone.now() - (older_than or timedelta(days=settings.TRASH_DAYS))
+    purged = 0
+    for document in Document.in_trash.filter(trashed_at__lt=cutoff).select_related("owner"):
+        try:
+            document_purge(document=document, actor=None)
+        except DocumentGone:
+            continue
+        purged += 1
+    return purged
+
+
+def _version_record(document: Document, *, number: int, uploaded_by, restored_from: int | None = None,
+                    created_at=None) -> DocumentVersion:
+    """Record the document's current file as its version `number`."""
+    return DocumentVersion.objects.create(
+        document=document, number=number, file=document.file.name, original_filename=document.original_filename,
+        extension=document.extension, content_type=document.content_type, size=document.size,
+        sha256=document.sha256, created_at=created_at or timezone.now(), uploaded_by=uploaded_by,
+        restored_from=restored_from)
+
+
+def _next_version_number(document: Document) -> int:
+    """Return the number the document's next version gets, first recording its current file as version 1 if it
+    has no versions yet (a document created without one, e.g. by a fixture)."""
+    last = DocumentVersion.objects.filter(document_id=document.pk).order_by("-number").values_list(
+        "number", flat=True).first()
+    if last is None:
+        _version_record(document, number=1, uploaded_by=None, created_at=document.created_at)
+        last = 1
+    return last + 1
+
+
+FILE_FIELDS = ("file", "original_filename", "extension", "content_type", "size", "sha256")
+
+
+def _file_replace(document: Document, source, *, number: int, actor, restored_from: int | None = None) -> None:
+    """Make `source`'s file (an upload's stored fields or an old version) the document's current one, as version
+    `number`: the row describes it, the old text is dropped, extraction re-queued. Inside the caller's
+    transaction, with the document's row locked."""
+    values = {field: getattr(source, field) for field in FILE_FIELDS}
+    values["file"] = getattr(values["file"], "name", values["file"])
+    Document.objects.filter(pk=document.pk).update(**values, text_status=TextStatus.PENDING, text_error="",
+                                                   updated_at=timezone.now(), version=F("version") + 1)
+    document.refresh_from_db()
+    _version_record(document, number=number, uploaded_by=actor, restored_from=restored_from)
+    DocumentText.objects.filter(document_id=document.pk).delete()
+    document_index(document)  # title, description and tags stay searchable while the new text is read
+    cache.bump(document.owner_id)
+    _file_replaced(document)
+
+
+def _file_replaced(document: Document) -> None:
+    """Queue the work a new current file needs, once the change commits: its text (and, with previews, its
+    preview: the place where that job is queued too)."""
+    tasks.extract_document_text(document_id=document.pk, group=tasks.extraction_group(document.owner_id))
+
+
+class _StoredUpload:
+    """An upload's fields as they are stored, for _file_replace."""
+
+    def __init__(self, name: str, upload: UploadedFile, kind: FileKind, sha256: str):
+        self.file, self.size, self.sha256 = name, upload.size, sha256
+        self.original_filename = clean_filename(upload.name, fallback_extension=kind.extension)
+        self.extension, self.content_type = kind.extension, kind.content_type
+
+
+def document_version_create(*, document: Document, upload: UploadedFile, kind: FileKind, actor) -> DocumentVersion:
+    """Store an upload that passed the upload checks as the document's new current version; the old one stays
+    downloadable and restorable. Its bytes count against the quota. On any failure leave neither a file nor a
+    row behind. DocumentGone if the document was deleted or trashed meanwhile; QuotaExceeded."""
+    sha256 = _sha256(upload)
+    name = default_storage.save(_blob_name(), upload)
+    try:
+        with transaction.atomic():
+            get_user_model().objects.select_for_update().filter(pk=document.owner_id).first()
+            if Document.objects.select_for_update().filter(pk=document.pk).first() is None:
+                raise DocumentGone()
+            document.refresh_from_db()
+            _check_quota(document.owner, upload.size, documents=0)
+            number = _next_version_number(document)
+            _file_replace(document, _StoredUpload(name, upload, kind, sha256), number=number, actor=actor)
+    except QuotaExceeded:
+        default_storage.delete(name)
+        metrics.UPLOADS.labels("refused").inc()
+        raise
+    except BaseException:
+        default_storage.delete(name)
+        raise
+    metrics.UPLOADS.labels("stored").inc()
+    metrics.UPLOAD_BYTES.inc(upload.size)
+    return DocumentVersion.objects.get(document=document, number=number)
+
+
+def document_version_restore(*, document: Document, number: int, actor) -> DocumentVersion:
+    """Make old version `number` current again, as a new version referring to the same stored file (nothing is
+    copied, the history is kept). DocumentVersion.DoesNotExist if it has no such version; DocumentGone."""
+    with transaction.atomic():
+        if Document.objects.select_for_update().filter(pk=document.pk).first() is None:
+            raise DocumentGone()
+        document.refresh_from_db()
+        old = DocumentVersion.objects.get(document_id=document.pk, number=number)
+        next_number = _next_version_number(document)
+        if number == next_number - 1:
+            return old  # already the current version
+        _file_replace(document, old, number=next_number, actor=actor, restored_from=number)
+    return DocumentVersion.objects.get(document=document, number=next_number)

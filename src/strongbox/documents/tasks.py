@@ -47,3 +47,12 @@ def purge_tombstones() -> None:
     from strongbox.documents.services import tombstones_purge
 
     tombstones_purge()
+
+
+@db_periodic_task(crontab(hour="4", minute="47"))
+@once_per_interval(24 * 3600)
+def purge_trash() -> None:
+    """Delete for good the documents that have been in the trash for longer than TRASH_DAYS."""
+    from strongbox.documents.services import trash_purge_expired
+
+    trash_purge_expired()

@@ -1,16 +1,23 @@
 from django.urls import path
 
-from strongbox.documents import views
+from strongbox.documents import trash_views, views
 
 app_name = "documents"
 urlpatterns = [
     path("", views.document_list, name="list"),
     path("upload/", views.document_upload, name="upload"),
     path("suggest/", views.document_suggest, name="suggest"),
+    path("trash/", trash_views.trash_list, name="trash"),
+    path("trash/empty/", trash_views.trash_empty, name="trash_empty"),
+    path("trash/<str:public_id>/restore/", trash_views.trash_restore, name="trash_restore"),
+    path("trash/<str:public_id>/purge/", trash_views.trash_purge, name="trash_purge"),
     path("<str:public_id>/", views.document_detail, name="detail"),
     path("<str:public_id>/edit/", views.document_edit, name="edit"),
     path("<str:public_id>/title/", views.document_title, name="title"),
     path("<str:public_id>/heading/", views.document_heading, name="heading"),
     path("<str:public_id>/delete/", views.document_delete, name="delete"),
     path("<str:public_id>/download/", views.document_download, name="download"),
+    path("<str:public_id>/versions/", trash_views.version_upload, name="version_upload"),
+    path("<str:public_id>/versions/<int:number>/download/", trash_views.version_download, name="version_download"),
+    path("<str:public_id>/versions/<int:number>/restore/", trash_views.version_restore, name="version_restore"),
 ]

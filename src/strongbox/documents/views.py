@@ -4,12 +4,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from strongbox.documents import cache, selectors, services
 from strongbox.documents.downloads import document_file_response
-from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
+from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm, VersionForm
 from strongbox.documents.htmx import hx_redirect, is_htmx, login_required_fragment, vary_on_htmx
 from strongbox.documents.uploads import upload_limit_mb
 from strongbox.lib import cookies
@@ -106,7 +107,8 @@ def document_upload(request):
 @require_safe
 def document_detail(request, public_id: str):
     document = selectors.document_row(request.user, public_id, request)
-    return render(request, "documents/detail.html", {"document": document})
+    return render(request, "documents/detail.html", {"document": document, "versions":
+                  selectors.versions_for_document(document.pk), "version_form": VersionForm()})
 
 
 def _saved(form: EditForm, document, **changes):
@@ -166,10 +168,12 @@ def document_delete(request, public_id: str):
     if request.method == "GET":
         return render(request, "documents/delete.html", {"document": document})
     try:
-        services.document_delete(document=document, actor=request.user)
+        services.document_trash(document=document, actor=request.user)
     except services.DocumentGone:
         raise Http404("No such document.") from None
-    messages.success(request, f"Deleted “{document.title}”.")
+    purge = timezone.localtime(services.trash_purge_date(document.trashed_at))
+    messages.success(request, f"Moved “{document.title}” to the trash. You can restore it there until "
+                              f"{purge:%-d %B %Y}, when it is deleted for good.")
     return redirect("documents:list")
 
 
