@@ -36,7 +36,8 @@ class DocumentAdmin(admin.ModelAdmin):
             except services.DocumentGone:
                 gone += 1
         if gone:
-            self.message_user(request, f"{gone} of them had been moved to the trash or deleted meanwhile.", messages.INFO)
+            self.message_user(request, f"{gone} of them had been moved to the trash or deleted meanwhile.",
+                              messages.INFO)
 
 
 @admin.register(Tag)

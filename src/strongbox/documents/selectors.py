@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.http import Http404
@@ -157,7 +157,10 @@ def tags_for_user(user) -> list[TagUse]:
     documents change)."""
 
     def compute() -> list[TagUse]:
-        rows = (Tag.objects.filter(owner_id=user.pk).annotate(uses=Count("documents")).filter(uses__gt=0)
+        # Documents in the trash keep their tags (for a restore) but are not counted.
+        live = Q(documents__trashed_at__isnull=True, documents__deleted_at__isnull=True)
+        rows = (Tag.objects.filter(owner_id=user.pk).annotate(uses=Count("documents", filter=live))
+                .filter(uses__gt=0)
                 .order_by(Lower("name")).values_list("name", "uses"))
         return [TagUse(name, uses) for name, uses in rows]
 
