@@ -49,6 +49,7 @@ def test_versions_then_trash_and_restore(device, browser, live_server, user, wat
         assert page.locator(".flash").first.inner_text().startswith("Uploaded version 2")
         assert "Version 2 (current)" in page.locator(".versions").inner_text()
         assert no_horizontal_scroll(page)
+        screenshot(page, f"versions-{device}")
 
         # The old version still downloads, with its own name and bytes.
         with page.expect_download() as info:
