@@ -31,6 +31,10 @@ def snapshot(server):
     ("get", "/documents/{id}/"), ("get", "/documents/{id}/edit/"), ("get", "/documents/{id}/delete/"),
     ("get", "/documents/{id}/download/"), ("get", "/documents/{id}/title/"), ("get", "/documents/{id}/heading/"),
     ("post", "/documents/{id}/edit/"), ("post", "/documents/{id}/delete/"), ("post", "/documents/{id}/title/"),
+    ("get", "/documents/{id}/versions/"), ("post", "/documents/{id}/versions/"),
+    ("get", "/documents/{id}/versions/1/download/"), ("post", "/documents/{id}/versions/1/restore/"),
+    ("post", "/documents/trash/{id}/restore/"), ("get", "/documents/trash/{id}/purge/"),
+    ("post", "/documents/trash/{id}/purge/"),
 ])
 def test_html_routes_hide_other_users_documents(server, victim, bob, method, path):
     before = snapshot(server)
@@ -46,6 +50,10 @@ def test_html_routes_hide_other_users_documents(server, victim, bob, method, pat
 @pytest.mark.parametrize(("method", "path", "body"), [
     ("get", "/api/v1/documents/{id}", None), ("patch", "/api/v1/documents/{id}", {"title": "pwned"}),
     ("delete", "/api/v1/documents/{id}", None), ("get", "/api/v1/documents/{id}/content", None),
+    ("get", "/api/v1/documents/{id}/versions", None), ("post", "/api/v1/documents/{id}/versions", None),
+    ("get", "/api/v1/documents/{id}/versions/1/content", None),
+    ("post", "/api/v1/documents/{id}/versions/1/restore", None),
+    ("post", "/api/v1/trash/{id}/restore", None), ("delete", "/api/v1/trash/{id}", None),
 ])
 def test_api_routes_hide_other_users_documents(server, victim, method, path, body):
     bob_api = server.api(server.api_key("bob"))
@@ -113,3 +121,46 @@ def test_mass_assignment_through_the_form_is_ignored(server, victim):
         "size": "1", "sha256": "0" * 64})
     assert response.status_code == 302
     assert server.query("SELECT owner_id FROM documents_document WHERE public_id = ?", (victim["id"],)) == owner_before
+
+
+@pytest.fixture(scope="module")
+def trashed_victim(server):
+    """A document of alice's that she moved to her trash."""
+    alice = server.signed_in("alice")
+    title = f"Alice trashed {secrets.token_hex(4)}"
+    assert server.upload(alice, "binned.txt", b"alice's binned text\n", title=title).status_code == 302
+    public_id = server.document_id(title)
+    token = server.csrf(alice, f"/documents/{public_id}/delete/")
+    response = alice.post(f"{server.url}/documents/{public_id}/delete/", data={"csrfmiddlewaretoken": token},
+                          allow_redirects=False)
+    assert response.status_code == 302
+    return {"id": public_id, "title": title}
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/documents/trash/{id}/restore/"), ("get", "/documents/trash/{id}/purge/"),
+    ("post", "/documents/trash/{id}/purge/"),
+])
+def test_html_trash_routes_hide_other_users_trashed_documents(server, trashed_victim, bob, method, path):
+    before = snapshot(server)
+    token = server.csrf(bob, "/documents/upload/")
+    data = {"csrfmiddlewaretoken": token} if method == "post" else None
+    theirs = getattr(bob, method)(server.url + path.format(id=trashed_victim["id"]), data=data, allow_redirects=False)
+    missing = getattr(bob, method)(server.url + path.format(id=MISSING), data=data, allow_redirects=False)
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.text == missing.text and trashed_victim["title"] not in theirs.text
+    assert trashed_victim["title"] not in bob.get(server.url + "/documents/trash/").text
+    assert snapshot(server) == before
+
+
+@pytest.mark.parametrize(("method", "path"), [("post", "/api/v1/trash/{id}/restore"),
+                                              ("delete", "/api/v1/trash/{id}")])
+def test_api_trash_routes_hide_other_users_trashed_documents(server, trashed_victim, method, path):
+    bob_api = server.api(server.api_key("bob"))
+    before = snapshot(server)
+    theirs = getattr(bob_api, method)(server.url + path.format(id=trashed_victim["id"]))
+    missing = getattr(bob_api, method)(server.url + path.format(id=MISSING))
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json() == missing.json()
+    assert trashed_victim["id"] not in bob_api.get(server.url + "/api/v1/trash").text
+    assert snapshot(server) == before
