@@ -7,7 +7,7 @@ from typing import Annotated
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Router, Schema, Status
-from pydantic import Field, StrictInt
+from pydantic import Field
 
 from strongbox.api.errors import ApiError
 from strongbox.api.schemas import Problem, Strict
@@ -16,7 +16,8 @@ from strongbox.documents.models import Note, SavedView, UserCategory
 from strongbox.documents.selectors import ORDERINGS
 
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem}
-Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+# A path segment is text: not StrictInt, which would refuse every one. Bounded by the database's 64-bit ids.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 # ---- saved views -------------------------------------------------------------------------------------------------
 
