@@ -66,7 +66,7 @@ def test_forms_filters_and_pages_offer_and_show_the_users_own_categories(alice_c
     assert [d.title for d in response.context["result"].documents] == ["Return 2025"]
     html = response.content.decode()
     assert '<span class="badge">Tax return</span>' in html
-    assert f'href="?category=tax-return" aria-current="page">Tax return</a>' in html  # the sidebar
+    assert 'href="?category=tax-return" aria-current="page">Tax return</a>' in html  # the sidebar
     detail = alice_client.get(reverse("documents:detail", args=[document.public_id])).content.decode()
     assert '<span class="badge">Tax return</span>' in detail
     edit = alice_client.get(reverse("documents:edit", args=[document.public_id])).content.decode()

@@ -131,7 +131,8 @@ def test_it_refuses_a_rename_to_an_empty_or_used_name(alice_client, alice, name,
 
 def test_it_renames_a_view_to_another_case_of_its_own_name(alice_client, alice):
     view = SavedView.objects.create(owner=alice, name="mine")
-    assert alice_client.post(reverse("documents:saved_view_rename", args=[view.pk]), {"name": "Mine"}).status_code == 302
+    response = alice_client.post(reverse("documents:saved_view_rename", args=[view.pk]), {"name": "Mine"})
+    assert response.status_code == 302
 
 
 def test_it_asks_before_deleting_a_view(alice_client, alice):

@@ -1,7 +1,7 @@
 """Saved views, notes and categories: thin callers of documents/saved_views.py, notes.py and categories.py, with
 the API's one error shape."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +15,7 @@ from strongbox.documents import categories, notes, saved_views
 from strongbox.documents.models import Note, SavedView, UserCategory
 from strongbox.documents.selectors import ORDERINGS
 
+ISO_DATE_OR_EMPTY = r"^(\d{4}-\d{2}-\d{2})?$"
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem}
 # A path segment is text: not StrictInt, which would refuse every one. Bounded by the database's 64-bit ids.
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -31,8 +32,9 @@ class ViewFilters(Strict):
     category: str = Field("", max_length=20, description="A built-in category or one of your own "
                                                          "(GET /api/v1/categories); empty: all.")
     tag: str = Field("", max_length=50)
-    date_from: date | None = None
-    date_to: date | None = None
+    # Text, checked as the list checks it: pydantic's dates would also take 0 as 1970-01-01.
+    date_from: str = Field("", pattern=ISO_DATE_OR_EMPTY)
+    date_to: str = Field("", pattern=ISO_DATE_OR_EMPTY)
     sort: str = Field("", description=f"Empty (best match / newest first) or one of: {', '.join(ORDERINGS)}.")
 
 
@@ -72,8 +74,7 @@ def list_views(request: HttpRequest):
 @views_router.post("/saved-views", response={201: ViewOut, 409: Problem, **ERRORS}, url_name="saved_view_create")
 def create_view(request: HttpRequest, response: HttpResponse, body: ViewCreate):
     """Save a search, filters and sort under a name unique among your views (any case; 409 if taken)."""
-    filters = {name: value.isoformat() if isinstance(value, date) else value
-               for name, value in body.filters.dict().items() if value}
+    filters = {name: value for name, value in body.filters.dict().items() if value}
     try:
         view = saved_views.saved_view_create(owner=request.user, name=body.name, filters=filters)
     except saved_views.ViewInvalid as error:
