@@ -165,3 +165,11 @@ def test_the_list_costs_the_same_queries_for_one_and_fifty_documents_in_own_cate
 
     alice_client.get(LIST)
     assert queries_with(1) == queries_with(50)
+
+
+def test_suggestions_show_the_users_own_category_by_name(alice_client, alice, uploaded):
+    categories.category_create(owner=alice, name="Tax return")
+    uploaded("txt", title="Return 2025", category="tax-return")
+    uploaded("txt", title="Returned goods", category="receipt")
+    html = alice_client.get(reverse("documents:suggest"), {"q": "retu"}).content.decode()
+    assert '<span class="badge">Tax return</span>' in html and '<span class="badge">Receipt</span>' in html

@@ -92,6 +92,13 @@ class Document(models.Model):
     def __str__(self):
         return self.title
 
+    @property
+    def category_label(self) -> str:
+        """The category's name: a built-in one's, or a user's own when a selector set `category_name`."""
+        if self.category in Category.values:
+            return Category(self.category).label
+        return getattr(self, "category_name", "") or self.category
+
 
 class DocumentText(models.Model):
     """The text extracted from a document's file, kept apart so lists and counts never read it."""

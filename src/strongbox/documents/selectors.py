@@ -295,6 +295,11 @@ def search_suggestions(user, query: str, *, limit: int = 8) -> list[Document]:
     def compute() -> list[Document]:
         ranked = get_backend().suggest(owner_id=user.pk, query=query, limit=limit)
         by_id = documents_for_user(user).only("public_id", "title", "category").in_bulk(ranked)
-        return [by_id[pk] for pk in ranked if pk in by_id]
+        found = [by_id[pk] for pk in ranked if pk in by_id]
+        if any(document.category not in CATEGORY_LABELS for document in found):
+            names = {choice.slug: choice.name for choice in categories_for_user(user)}
+            for document in found:
+                document.category_name = names.get(document.category, "")
+        return found
 
     return cache.cached(user.pk, "suggestions", compute, query, limit)
