@@ -164,3 +164,10 @@ def test_the_detail_page_costs_no_query_per_note(alice_client, uploaded):
         return len(queries)
 
     assert queries_with(1) == queries_with(12)
+
+
+def test_it_escapes_the_text_of_notes(alice_client, uploaded):
+    document = uploaded("txt", title="Lease")
+    add_note(alice_client, document, "<img src=x onerror=alert(1)>")
+    html = alice_client.get(reverse("documents:detail", args=[document.public_id])).content.decode()
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

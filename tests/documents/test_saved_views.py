@@ -172,3 +172,11 @@ def test_the_sidebar_costs_no_query_per_view(alice_client, alice):
         return len(queries)
 
     assert queries_with(1) == queries_with(20)
+
+
+def test_it_escapes_view_names_and_queries_in_the_sidebar(alice_client, alice):
+    make_documents(alice, 1)
+    save(alice_client, "<b>bold</b>", 'q="><script>x</script>')
+    html = alice_client.get(LIST).content.decode()
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<script>x</script>" not in html
