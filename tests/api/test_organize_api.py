@@ -70,10 +70,27 @@ def test_it_refuses_invalid_saved_views(alice_api, alice, body, status, code):
     assert SavedView.objects.count() == 1
 
 
+def test_it_renames_a_saved_view(alice_api, alice):
+    SavedView.objects.create(owner=alice, name="Other")
+    view = SavedView.objects.create(owner=alice, name="Mine", filters={"tag": "bank"})
+    url = f"/api/v1/saved-views/{view.pk}"
+    with committed():
+        renamed = alice_api.patch(url, {"name": "Bank"}, content_type=JSON)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Bank"
+    assert renamed.json()["filters"] == {"tag": "bank"}
+    assert_problem(alice_api.patch(url, {"name": "OTHER"}, content_type=JSON), 409, "name_taken")
+    assert_problem(alice_api.patch(url, {"name": ""}, content_type=JSON), 400, "invalid_request")
+    assert_problem(alice_api.patch(url, {"name": "x", "filters": {}}, content_type=JSON), 400, "invalid_request")
+    assert_problem(alice_api.patch(url, {"name": "   "}, content_type=JSON), 400, "required")
+    view.refresh_from_db()
+    assert view.name == "Bank"
+
+
 def test_saved_views_refuse_anonymous_callers_and_read_only_keys(anonymous_client, alice_readonly_api, alice):
     view = SavedView.objects.create(owner=alice, name="Mine")
     for response in (anonymous_client.get("/api/v1/saved-views"),
                      anonymous_client.post("/api/v1/saved-views", {"name": "x"}, content_type=JSON),
+                     anonymous_client.patch(f"/api/v1/saved-views/{view.pk}", {"name": "x"}, content_type=JSON),
                      anonymous_client.delete(f"/api/v1/saved-views/{view.pk}")):
         assert_problem(response, 401, "not_authenticated")
     assert_problem(alice_readonly_api.delete(f"/api/v1/saved-views/{view.pk}"), 403, "read_only_key")
@@ -83,12 +100,14 @@ def test_saved_views_refuse_anonymous_callers_and_read_only_keys(anonymous_clien
 def test_saved_views_of_others_are_missing(bob_api, alice):
     view = SavedView.objects.create(owner=alice, name="Mine")
     assert bob_api.get("/api/v1/saved-views").json() == []
-    for method in ("get", "delete"):
-        theirs = getattr(bob_api, method)(f"/api/v1/saved-views/{view.pk}")
-        missing = getattr(bob_api, method)(f"/api/v1/saved-views/{view.pk + 1000}")
+    for method in ("get", "patch", "delete"):
+        theirs = getattr(bob_api, method)(f"/api/v1/saved-views/{view.pk}", {"name": "Hijacked"},
+                                          content_type=JSON)
+        missing = getattr(bob_api, method)(f"/api/v1/saved-views/{view.pk + 1000}", {"name": "Hijacked"},
+                                           content_type=JSON)
         assert_problem(theirs, 404, "not_found")
         assert theirs.content == missing.content
-    assert SavedView.objects.exists()
+    assert SavedView.objects.get().name == "Mine"
 
 
 # ---- notes -------------------------------------------------------------------------------------------------------

@@ -95,6 +95,22 @@ def get_view(request: HttpRequest, view_id: Id):
     return _view_out(_view(request, view_id))
 
 
+class ViewRename(Strict):
+    name: str = Field(min_length=1, max_length=60)
+
+
+@views_router.patch("/saved-views/{view_id}", response={200: ViewOut, 409: Problem, **ERRORS},
+                    url_name="saved_view_rename")
+def rename_view(request: HttpRequest, view_id: Id, body: ViewRename):
+    """Rename a saved view (409 if another of yours has the name, in any case); its filters stay as they are."""
+    view = _view(request, view_id)
+    try:
+        saved_views.saved_view_rename(view=view, name=body.name)
+    except saved_views.ViewInvalid as error:
+        raise _view_error(error) from None
+    return _view_out(view)
+
+
 @views_router.delete("/saved-views/{view_id}", response={204: None, **ERRORS}, url_name="saved_view_delete")
 def delete_view(request: HttpRequest, view_id: Id):
     """Delete a saved view (its documents are untouched)."""
