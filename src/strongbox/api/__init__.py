@@ -4,7 +4,7 @@ from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 from ninja.openapi.views import openapi_json
 
-from strongbox.api import account, documents, errors, trash
+from strongbox.api import account, documents, errors, organize, trash
 from strongbox.api.auth import ApiKeyAuth, SessionAuth
 from strongbox.api.errors import PROBLEM
 from strongbox.api.ratelimit import PerCallerThrottle
@@ -39,6 +39,9 @@ api.add_router("", trash.router)
 api.add_router("", trash.versions)
 api.add_router("", account.router)
 api.add_router("", account.keys)
+api.add_router("", organize.views_router)
+api.add_router("", organize.notes_router)
+api.add_router("", organize.categories_router)
 
 
 def schema_view(request):

@@ -13,7 +13,7 @@ from ninja import Query, Router, Status
 
 from strongbox.api.errors import ApiError
 from strongbox.api.schemas import (
-    CategoryName,
+    CATEGORY_HELP,
     DocumentOut,
     DocumentPage,
     DocumentPatch,
@@ -24,10 +24,10 @@ from strongbox.api.schemas import (
     Suggestion,
     UnreadCount,
 )
-from strongbox.documents import cache, selectors, services
+from strongbox.documents import cache, categories, selectors, services
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import SORTS, DocumentFieldsForm, UploadForm
-from strongbox.documents.models import Category, Document
+from strongbox.documents.models import Document
 
 router = Router(tags=["documents"])
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem}
@@ -41,7 +41,7 @@ UPLOAD_BODY = {
         "properties": {
             "title": {"type": "string", "minLength": 1, "maxLength": 100},
             "description": {"type": "string", "maxLength": 2000},
-            "category": {"type": "string", "enum": list(Category.values)},
+            "category": {"type": "string", "minLength": 1, "maxLength": 20, "description": CATEGORY_HELP},
             "tags": {"type": "string", "maxLength": 1100, "description": "Comma-separated."},
             "file": {"type": "string", "format": "binary"},
         },
@@ -130,13 +130,16 @@ def _invalid(form) -> ApiError:
 @router.get("/documents", response={200: DocumentPage, **ERRORS}, url_name="documents")
 def list_documents(request: HttpRequest, page: int = Query(1, ge=1, le=100_000),
                    page_size: int = Query(50, ge=1, le=settings.API_MAX_PAGE_SIZE),
-                   q: str = Query("", max_length=200), category: CategoryName | None = None,
+                   q: str = Query("", max_length=200),
+                   category: str | None = Query(None, min_length=1, max_length=20, description=CATEGORY_HELP),
                    tag: str = Query("", max_length=50), uploaded_from: str | None = Query(None, pattern=ISO_DATE),
                    uploaded_until: str | None = Query(None, pattern=ISO_DATE),
                    ordering: Literal[tuple(SORTS)] | None = None):  # type: ignore[valid-type]
     """List your documents, newest first (or by `ordering`; best match first when searching with `q`)."""
     if "\x00" in q + tag:
         raise ApiError(400, "invalid_request", "Null characters are not allowed.")
+    if category and not categories.is_category(request.user, category):
+        raise ApiError(400, "invalid_request", "category is not one of your categories (GET /api/v1/categories).")
     start, end = _date("uploaded_from", uploaded_from), _date("uploaded_until", uploaded_until)
     if start and end and start > end:
         raise ApiError(400, "invalid_request", "uploaded_until is before uploaded_from.")

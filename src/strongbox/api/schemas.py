@@ -11,6 +11,10 @@ from strongbox.documents.models import Category
 # Strict: pydantic would otherwise read true as 1. Bounded: the database's integers are 64-bit.
 NotificationId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 CategoryName = Literal[tuple(Category.values)]  # type: ignore[valid-type]
+CATEGORY_HELP = (f"One of the built-in categories ({', '.join(Category.values)}) or the slug of one of your own "
+                 "categories: GET /api/v1/categories.")
+# A built-in category or one of the caller's own: the form behind every write checks which (documents/forms.py).
+CategorySlug = Annotated[str, Field(min_length=1, max_length=20, description=CATEGORY_HELP)]
 
 
 class Strict(Schema):
@@ -46,7 +50,7 @@ class DocumentPage(Schema):
 class DocumentPatch(Strict):
     title: str | None = Field(None, min_length=1, max_length=100)
     description: str | None = Field(None, max_length=2000)
-    category: CategoryName | None = None
+    category: CategorySlug | None = None
     tags: list[str] | None = Field(None, max_length=20)
 
     @field_validator("tags")

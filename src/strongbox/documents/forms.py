@@ -1,12 +1,38 @@
+import functools
+
 from django import forms
 from django.conf import settings
 
+from strongbox.documents import categories
 from strongbox.documents.models import Category, Document
 from strongbox.lib.sniff import ArchiveLimits, ContentRejected, check_upload
 from strongbox.ops import metrics
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
+
+
+def _category_choices(owner, blank: str | None) -> list[tuple[str, str]]:
+    first = [("", blank)] if blank is not None else []
+    return first + (categories.category_choices(owner) if owner is not None else list(Category.choices))
+
+
+class CategoryField(forms.ChoiceField):
+    """A category: a built-in one, or one of the owner's own (documents/categories.py), looked up (cached) only
+    when the value is not a built-in one or the choices are drawn."""
+
+    def __init__(self, *, blank: str | None = None, **kwargs):
+        self.blank = blank
+        super().__init__(**kwargs)
+        self.for_owner(None)
+
+    def for_owner(self, owner) -> None:
+        """Accept `owner`'s own categories too (None: the built-in ones only)."""
+        self.owner = owner
+        self.choices = functools.partial(_category_choices, owner, self.blank)
+
+    def valid_value(self, value) -> bool:
+        return str(value) in Category.values or super().valid_value(value)
 
 
 def parse_tags(raw: str) -> list[str]:
@@ -25,7 +51,7 @@ class DocumentFieldsForm(forms.Form):
     title = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     description = forms.CharField(max_length=2000, required=False,
                                   widget=forms.Textarea(attrs={"rows": 3}))
-    category = forms.ChoiceField(choices=Category.choices, initial=Category.OTHER)
+    category = CategoryField(initial=Category.OTHER)
     tags = forms.CharField(max_length=1100, required=False, help_text="Separate tags with commas.",
                            widget=forms.TextInput(attrs={"placeholder": "taxes, 2026, bank"}))
 
@@ -33,6 +59,7 @@ class DocumentFieldsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.owner = owner
         self.document = document
+        self.fields["category"].for_owner(owner)
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"]
@@ -131,7 +158,7 @@ class ListFilterForm(forms.Form):
     """The list page's query string: search, filters, sort. Every field is optional."""
 
     q = forms.CharField(max_length=200, required=False, label="Search")
-    category = forms.ChoiceField(choices=[("", "All categories"), *Category.choices], required=False)
+    category = CategoryField(blank="All categories", required=False)
     tag = forms.CharField(max_length=MAX_TAG_LENGTH, required=False)
     date_from = forms.DateField(required=False, label="Uploaded from",
                                 widget=forms.DateInput(attrs={"type": "date"}))
@@ -139,6 +166,10 @@ class ListFilterForm(forms.Form):
                               widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(choices=[("", "Best match / default"), *SORTS.items()], required=False)
     density = forms.ChoiceField(choices=[("", "")] + [(d, d) for d in DENSITIES], required=False)
+
+    def __init__(self, *args, owner=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].for_owner(owner)  # without one, only the built-in categories are accepted
 
     def clean(self):
         data = super().clean()

@@ -65,7 +65,8 @@ class Document(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(max_length=100)
     description = models.TextField(max_length=2000, blank=True)
-    category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
+    # A built-in Category or the slug of one of the owner's UserCategory rows (documents/categories.py).
+    category = models.CharField(max_length=20, default=Category.OTHER)
     tags = models.ManyToManyField(Tag, blank=True, related_name="documents")
     file = models.FileField(max_length=200)
     original_filename = models.CharField(max_length=255)
@@ -102,6 +103,13 @@ class Document(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def category_label(self) -> str:
+        """The category's name: a built-in one's, or a user's own when a selector set `category_name`."""
+        if self.category in Category.values:
+            return Category(self.category).label
+        return getattr(self, "category_name", "") or self.category
 
 
 class DocumentVersion(models.Model):
@@ -160,3 +168,53 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "read_at", "created_at"])]
+
+
+class UserCategory(models.Model):
+    """A category (document type) a user added beside the built-in ones. Documents store its slug, which never
+    changes (renaming changes the name only) and never equals a built-in one (documents/categories.py)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="categories")
+    name = models.CharField(max_length=40)
+    slug = models.CharField(max_length=20)  # Document.category's length
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("owner", Lower("name"), name="documents_usercategory_owner_name_ci"),
+            models.UniqueConstraint(fields=["owner", "slug"], name="documents_usercategory_owner_slug"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class SavedView(models.Model):
+    """A named search of the list page: its validated filters and sort (ListFilterForm's fields, empty ones left
+    out), opened again from the sidebar."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=60)
+    filters = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint("owner", Lower("name"), name="documents_savedview_owner_name_ci")]
+
+    def __str__(self):
+        return self.name
+
+
+class Note(models.Model):
+    """A timestamped comment on a document; its text is part of the document's search index entry."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notes")
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["document", "created_at"])]

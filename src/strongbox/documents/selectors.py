@@ -15,6 +15,7 @@ from django.utils import timezone
 from strongbox.accounts import audit
 from strongbox.accounts.models import AuditEvent
 from strongbox.documents import cache
+from strongbox.documents.categories import categories_for_user
 from strongbox.documents.models import Category, Document, DocumentVersion, Notification, Tag
 from strongbox.documents.search import get_backend
 from strongbox.lib.prepared import Prepared
@@ -63,13 +64,14 @@ class DocumentRow:
     created_at: datetime
     updated_at: datetime
     tag_list: tuple[str, ...] = ()
+    category_name: str = ""  # the name of a user's own category (_own_category_names)
 
     @property
     def category_label(self) -> str:
-        return CATEGORY_LABELS.get(self.category, self.category)
+        return self.category_name or CATEGORY_LABELS.get(self.category, self.category)
 
 
-ROW_FIELDS = [field for field in DocumentRow.__slots__ if field not in ("pk", "tag_list")]
+ROW_FIELDS = [field for field in DocumentRow.__slots__ if field not in ("pk", "tag_list", "category_name")]
 CATEGORY_LABELS = dict(Category.choices)
 
 
@@ -133,7 +135,8 @@ def document_row(user, public_id: str, request=None) -> DocumentRow:
     if not found:
         document_for_user(user, public_id, request)  # raises Http404
     pk, *values = found[0]
-    return DocumentRow(pk, *values, tag_list=tuple(name for (name,) in _TAG_NAMES(pk)))
+    row = DocumentRow(pk, *values, tag_list=tuple(name for (name,) in _TAG_NAMES(pk)))
+    return _own_category_names(user, [row])[0]
 
 
 def user_totals(user) -> dict:
@@ -199,7 +202,17 @@ def _rows(user, ids: list[int]) -> list[DocumentRow]:
         found.update((pk, values) for pk, *values in rows(user.pk, *padded))
         for document_id, name in tag_names(*padded):
             tags.setdefault(document_id, []).append(name)
-    return [DocumentRow(pk, *found[pk], tag_list=tuple(tags.get(pk, ()))) for pk in ids if pk in found]
+    return _own_category_names(user, [DocumentRow(pk, *found[pk], tag_list=tuple(tags.get(pk, ())))
+                                      for pk in ids if pk in found])
+
+
+def _own_category_names(user, rows: list[DocumentRow]) -> list[DocumentRow]:
+    """Give rows in one of the user's own categories its name (cached: no query for a page in built-in ones)."""
+    if all(row.category in CATEGORY_LABELS for row in rows):
+        return rows
+    names = {choice.slug: choice.name for choice in categories_for_user(user)}
+    return [replace(row, category_name=names.get(row.category, "")) if row.category not in CATEGORY_LABELS else row
+            for row in rows]
 
 
 def _filtered(user, query: ListQuery) -> QuerySet[Document]:
@@ -285,7 +298,12 @@ def search_suggestions(user, query: str, *, limit: int = 8) -> list[Document]:
     def compute() -> list[Document]:
         ranked = get_backend().suggest(owner_id=user.pk, query=query, limit=limit)
         by_id = documents_for_user(user).only("public_id", "title", "category").in_bulk(ranked)
-        return [by_id[pk] for pk in ranked if pk in by_id]
+        found = [by_id[pk] for pk in ranked if pk in by_id]
+        if any(document.category not in CATEGORY_LABELS for document in found):
+            names = {choice.slug: choice.name for choice in categories_for_user(user)}
+            for document in found:
+                document.category_name = names.get(document.category, "")
+        return found
 
     return cache.cached(user.pk, "suggestions", compute, query, limit)
 

@@ -20,6 +20,7 @@ from strongbox.accounts.models import AuditEvent
 from strongbox.documents import cache, tasks
 from strongbox.documents.extract.runner import ExtractionFailed, run_extraction, time_limit
 from strongbox.documents.models import Document, DocumentText, DocumentVersion, Notification, Tag, TextStatus
+from strongbox.documents.notes import notes_text
 from strongbox.documents.search import IndexEntry, get_backend
 from strongbox.lib.filenames import clean_filename
 from strongbox.lib.sniff import FileKind
@@ -255,8 +256,10 @@ def tombstones_purge(*, older_than: timedelta | None = None) -> int:
 
 
 def document_index(document: Document) -> None:
-    """Write the document's current title, description, tags and extracted text to the search index."""
+    """Write the document's current title, description, tags, extracted text and notes to the search index."""
     body = DocumentText.objects.filter(document=document).values_list("body", flat=True).first() or ""
+    # Notes are searched as part of the body (documents/notes.py), so the backends' schema stays as it is.
+    body = "\n".join(part for part in (body, notes_text(document.pk)) if part)
     get_backend().index(IndexEntry(
         document_id=document.pk, owner_id=document.owner_id, title=document.title,
         description=document.description, tags=" ".join(tag.name for tag in document.tags.all()), body=body,

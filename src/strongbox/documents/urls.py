@@ -1,6 +1,6 @@
 from django.urls import path
 
-from strongbox.documents import trash_views, views
+from strongbox.documents import organize_views, trash_views, views
 
 app_name = "documents"
 urlpatterns = [
@@ -11,6 +11,13 @@ urlpatterns = [
     path("trash/empty/", trash_views.trash_empty, name="trash_empty"),
     path("trash/<str:public_id>/restore/", trash_views.trash_restore, name="trash_restore"),
     path("trash/<str:public_id>/purge/", trash_views.trash_purge, name="trash_purge"),
+    # Saved views, notes and the user's own categories (organize_views.py).
+    path("views/", organize_views.saved_view_list, name="saved_views"),
+    path("views/<int:view_id>/rename/", organize_views.saved_view_rename, name="saved_view_rename"),
+    path("views/<int:view_id>/delete/", organize_views.saved_view_delete, name="saved_view_delete"),
+    path("categories/", organize_views.category_list, name="categories"),
+    path("categories/<str:slug>/rename/", organize_views.category_rename, name="category_rename"),
+    path("categories/<str:slug>/delete/", organize_views.category_delete, name="category_delete"),
     path("<str:public_id>/", views.document_detail, name="detail"),
     path("<str:public_id>/edit/", views.document_edit, name="edit"),
     path("<str:public_id>/title/", views.document_title, name="title"),
@@ -20,4 +27,6 @@ urlpatterns = [
     path("<str:public_id>/versions/", trash_views.version_upload, name="version_upload"),
     path("<str:public_id>/versions/<int:number>/download/", trash_views.version_download, name="version_download"),
     path("<str:public_id>/versions/<int:number>/restore/", trash_views.version_restore, name="version_restore"),
+    path("<str:public_id>/notes/", organize_views.note_add, name="note_add"),
+    path("<str:public_id>/notes/<int:note_id>/delete/", organize_views.note_delete, name="note_delete"),
 ]

@@ -8,9 +8,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from strongbox.documents import cache, selectors, services
+from strongbox.documents import cache, organize_views, selectors, services
+from strongbox.documents.detail import detail_context
 from strongbox.documents.downloads import document_file_response
-from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm, VersionForm
+from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
 from strongbox.documents.htmx import hx_redirect, is_htmx, login_required_fragment, vary_on_htmx
 from strongbox.documents.uploads import upload_limit_mb
 from strongbox.lib import cookies
@@ -27,7 +28,7 @@ def _remembered(request, name: str, allowed) -> str:
 @login_required_fragment
 @require_safe
 def document_list(request):
-    form = ListFilterForm(request.GET)
+    form = ListFilterForm(request.GET, owner=request.user)
     valid = form.is_valid()
     data = form.cleaned_data if valid else {}
     # A sort or density picked in the query string is remembered in a plain cookie for the next visit. A search
@@ -50,7 +51,8 @@ def document_list(request):
         page_context = {**context, "result": selectors.document_page(request.user, query, page)}
         if not is_htmx(request):
             page_context.update(form=form, sorts=SORTS, totals=selectors.user_totals(request.user),
-                                tags=selectors.tags_for_user(request.user))
+                                tags=selectors.tags_for_user(request.user),
+                                **organize_views.sidebar_context(request.user, query, valid))
         return render_to_string(template, page_context)
 
     html = cache.cached(request.user.pk, "list-html", content, template, query, page, context["params"], density,
@@ -107,8 +109,7 @@ def document_upload(request):
 @require_safe
 def document_detail(request, public_id: str):
     document = selectors.document_row(request.user, public_id, request)
-    return render(request, "documents/detail.html", {"document": document, "versions":
-                  selectors.versions_for_document(document.pk), "version_form": VersionForm()})
+    return render(request, "documents/detail.html", detail_context(request.user, document))
 
 
 def _saved(form: EditForm, document, **changes):
