@@ -34,7 +34,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     """Return a port on `host` that nothing listens on now, below the ephemeral range when there is room."""
     top = _ephemeral_start()
     if top - LOWEST >= 1000:
-        for port in random.sample(range(LOWEST, top), 50):
+        for port in random.sample(range(LOWEST, top), 50):  # noqa: S311  # nosec B311 - a port, not a secret
             if _bindable(host, port):
                 return port
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
