@@ -41,7 +41,8 @@ UPLOAD_BODY = {
         "properties": {
             "title": {"type": "string", "minLength": 1, "maxLength": 100},
             "description": {"type": "string", "maxLength": 2000},
-            "category": {"type": "string", "enum": list(Category.values)},
+            "category": {"type": "string", "enum": list(Category.values), "default": Category.OTHER,
+                         "description": "Left out or empty: other, as the web form's default."},
             "tags": {"type": "string", "maxLength": 1100, "description": "Comma-separated."},
             "file": {"type": "string", "format": "binary"},
         },
@@ -183,6 +184,10 @@ def create_document(request: HttpRequest, response: HttpResponse):
     if unknown:
         raise ApiError(400, "unknown_field", f"Not fields you can set: {', '.join(unknown)}.",
                        errors=[{"field": name, "message": "is read-only or unknown"} for name in unknown])
+    if not fields.get("category"):
+        # The web form starts at Other; a script that leaves the category out gets the same.
+        fields = fields.copy()
+        fields["category"] = Category.OTHER
     form = UploadForm(fields, files, owner=request.user)
     if not form.is_valid():
         raise _invalid(form)
