@@ -141,7 +141,7 @@
 
   function requestFailed(event) {
     var elt = event.detail.elt;
-    if (elt && elt.id === "notification-count") return; // polling tries again by itself
+    if (elt && (elt.id === "notification-count" || elt.id === "text-status")) return; // polling tries again itself
     var form = uploadForm(elt);
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
     var text = status

@@ -13,4 +13,5 @@ urlpatterns = [
     path("<str:public_id>/heading/", views.document_heading, name="heading"),
     path("<str:public_id>/delete/", views.document_delete, name="delete"),
     path("<str:public_id>/download/", views.document_download, name="download"),
+    path("<str:public_id>/text-status/", views.document_text_status, name="text_status"),
 ]
