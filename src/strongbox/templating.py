@@ -49,7 +49,7 @@ def help_html(value) -> Markup:
     built with format_html from escaped parts) as markup, anything else escaped. Django hands the password help
     over as a lazy string, which Jinja2 would escape as text."""
     text = str(value)  # evaluates a lazy string into what it stands for (a SafeString for the password rules)
-    return Markup(text) if isinstance(text, SafeData) else escape(text)  # noqa: S704 - marked safe by Django
+    return Markup(text) if isinstance(text, SafeData) else escape(text)  # noqa: S704  # nosec B704 - marked safe by Django
 
 
 def environment(**options) -> Environment:
