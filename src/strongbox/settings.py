@@ -411,6 +411,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 DATA_UPLOAD_MAX_NUMBER_FILES = 1
 QUOTA_DOCUMENTS = env_int("STRONGBOX_QUOTA_DOCUMENTS", 10_000, minimum=1)
 QUOTA_BYTES = env_size("STRONGBOX_QUOTA_BYTES", 5 * 1024**3)
+# Text-extraction results for one user within this many seconds of each other are one notification ("12 documents
+# are indexed"), not one per upload; 0 notifies each document on its own (documents/notification_groups.py).
+NOTIFICATION_GROUP_SECONDS = env_int("STRONGBOX_NOTIFICATION_GROUP_SECONDS", 300, minimum=0)
 ARCHIVE_MAX_ENTRIES = env_int("STRONGBOX_ARCHIVE_MAX_ENTRIES", 1000, minimum=1)
 ARCHIVE_MAX_UNCOMPRESSED = env_size("STRONGBOX_ARCHIVE_MAX_UNCOMPRESSED", 100 * 1024 * 1024)
 # Deleted documents leave a tombstone (no file, no text) this long, so a late update from another primary

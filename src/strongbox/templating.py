@@ -8,8 +8,10 @@ from django.forms import renderers
 from django.template import TemplateDoesNotExist
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.safestring import SafeData
 from django.utils.timezone import get_default_timezone
 from jinja2 import Environment, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 
 def url(name: str, *args, **kwargs) -> str:
@@ -42,6 +44,14 @@ def datetime_short(value) -> str:
     return value.astimezone(get_default_timezone()).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def help_html(value) -> Markup:
+    """Return a form field's help text as HTML: what Django marked safe (the password validators' <ul> of rules,
+    built with format_html from escaped parts) as markup, anything else escaped. Django hands the password help
+    over as a lazy string, which Jinja2 would escape as text."""
+    text = str(value)  # evaluates a lazy string into what it stands for (a SafeString for the password rules)
+    return Markup(text) if isinstance(text, SafeData) else escape(text)  # noqa: S704  # nosec B704 - marked safe by Django
+
+
 def environment(**options) -> Environment:
     # StrictUndefined turns a misspelt variable into an error in tests instead of a silently empty page.
     # Pages are escaped; plain-text mails (.txt) are not, or a quote in a username would arrive as &#34;.
@@ -53,7 +63,7 @@ def environment(**options) -> Environment:
         **options,
     )
     env.globals.update(url=url, static=static, get_messages=get_messages, settings=settings)
-    env.filters.update(filesize=filesize, datetime_short=datetime_short)
+    env.filters.update(filesize=filesize, datetime_short=datetime_short, help_html=help_html)
     return env
 
 

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from strongbox import __version__
 from strongbox.api import api, schema_view
 from strongbox.ops import views as ops_views
+from strongbox.ops.favicon import favicon
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="documents:list", permanent=False)),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("readyz", ops_views.readyz, name="readyz"),
     path("metrics", ops_views.metrics, name="metrics"),
     path("ops/", include("strongbox.ops.dashboard.urls")),
+    path("favicon.ico", favicon, name="favicon"),
 ]
 
 handler400 = "strongbox.ops.views.bad_request"

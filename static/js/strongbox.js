@@ -141,7 +141,7 @@
 
   function requestFailed(event) {
     var elt = event.detail.elt;
-    if (elt && elt.id === "notification-count") return; // polling tries again by itself
+    if (elt && (elt.id === "notification-count" || elt.id === "text-status")) return; // polling tries again itself
     var form = uploadForm(elt);
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
     var text = status
@@ -186,7 +186,13 @@
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var box = suggestBox(event.target);
-    if (box) suggestions(box).hidden = !suggestions(box).firstElementChild;
+    // Dismissed with Escape: an answer still on its way must not open the list again until the user types.
+    if (box) suggestions(box).hidden = "dismissed" in box.dataset || !suggestions(box).firstElementChild;
+  });
+
+  document.addEventListener("input", function (event) {
+    var box = suggestBox(event.target);
+    if (box) delete box.dataset.dismissed;
   });
 
   document.addEventListener("keydown", function (event) {
@@ -197,6 +203,9 @@
     var shown = !suggestions(box).hidden && links.length > 0;
     var index = links.indexOf(event.target);
     if (event.key === "Escape") {
+      // While the list is open, Escape only closes it: a search field's own Escape would also clear the text.
+      if (!suggestions(box).hidden) event.preventDefault();
+      box.dataset.dismissed = "";
       input.focus();
       closeSuggestions(box);
     } else if (event.key === "ArrowDown" && shown) {
@@ -210,7 +219,7 @@
 
   document.addEventListener("focusin", function (event) {
     var box = suggestBox(event.target);
-    if (box && event.target.tagName === "INPUT") {
+    if (box && event.target.tagName === "INPUT" && !("dismissed" in box.dataset)) {
       suggestions(box).hidden = !suggestions(box).firstElementChild;
     }
   });

@@ -61,20 +61,56 @@ def test_it_sets_an_expiry_at_the_end_of_the_chosen_day(alice_client):
     assert timezone.localtime(ApiKey.objects.get().expires_at).date() == day
 
 
-def test_it_revokes_a_key_by_post_only(alice_client, alice):
+def test_it_asks_before_revoking_and_revokes_on_the_confirming_post(alice_client, alice):
     api_key, _ = api_key_create(user=alice, name="old", scope="read")
     url = reverse("accounts:api_key_revoke", args=[api_key.public_id])
-    assert alice_client.get(url).status_code == 405
-    assert alice_client.post(url).status_code == 302
+    listing = alice_client.get(KEYS).content.decode()
+    assert f'href="{url}"' in listing and 'name="confirm"' not in listing  # the list only links to the question
+    question = alice_client.get(url)
+    assert question.status_code == 200 and b"Revoke \xe2\x80\x9cold\xe2\x80\x9d" in question.content
+    assert b'name="confirm" value="yes"' in question.content and b'class="topbar"' in question.content
+    assert ApiKey.objects.get().revoked_at is None
+    response = alice_client.post(url, {"confirm": "yes"})
+    assert response.status_code == 302 and response["Location"] == KEYS
     assert ApiKey.objects.get().revoked_at is not None
     assert b"Revoked" in alice_client.get(KEYS).content
+    assert b"already revoked" in alice_client.get(url).content
+
+
+def test_a_post_without_the_confirmation_only_asks(alice_client, alice):
+    api_key, _ = api_key_create(user=alice, name="old", scope="read")
+    url = reverse("accounts:api_key_revoke", args=[api_key.public_id])
+    for data in ({}, {"confirm": "no"}):
+        response = alice_client.post(url, data)
+        assert response.status_code == 200 and b'name="confirm" value="yes"' in response.content
+    assert ApiKey.objects.get().revoked_at is None
+
+
+def test_htmx_gets_the_question_in_place(alice_client, alice):
+    api_key, _ = api_key_create(user=alice, name="old", scope="read")
+    url = reverse("accounts:api_key_revoke", args=[api_key.public_id])
+    fragment = alice_client.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and b"<html" not in fragment.content
+    assert b'class="revoke-confirm"' in fragment.content
+    assert "HX-Request" in fragment["Vary"]
+
+
+def test_anonymous_users_are_sent_to_sign_in_from_the_question(anonymous_client, alice):
+    api_key, _ = api_key_create(user=alice, name="old", scope="read")
+    url = reverse("accounts:api_key_revoke", args=[api_key.public_id])
+    assert anonymous_client.get(url).status_code == 302
+    assert anonymous_client.post(url, {"confirm": "yes"}).status_code == 302
+    assert ApiKey.objects.get().revoked_at is None
 
 
 def test_an_outsider_cannot_see_or_revoke_someone_elses_key(alice, bob_client):
     api_key, _ = api_key_create(user=alice, name="alice's key", scope="read")
     assert b"alice&#39;s key" not in bob_client.get(KEYS).content
-    response = bob_client.post(reverse("accounts:api_key_revoke", args=[api_key.public_id]))
-    assert response.status_code == 404
+    url = reverse("accounts:api_key_revoke", args=[api_key.public_id])
+    missing = reverse("accounts:api_key_revoke", args=["doesnotexist"])
+    assert bob_client.post(url, {"confirm": "yes"}).status_code == 404
+    assert bob_client.get(url).status_code == 404
+    assert bob_client.get(missing).content == bob_client.get(url).content
     assert ApiKey.objects.get().revoked_at is None
 
 

@@ -80,8 +80,8 @@ def test_creating_and_revoking_a_key_is_audited_once(alice, where):
     if where == "page":
         client.post(PAGE, {"name": "scanner", "scope": "read"})
         api_key = ApiKey.objects.get()
-        client.post(reverse("accounts:api_key_revoke", args=[api_key.public_id]))
-        client.post(reverse("accounts:api_key_revoke", args=[api_key.public_id]))
+        client.post(reverse("accounts:api_key_revoke", args=[api_key.public_id]), {"confirm": "yes"})
+        client.post(reverse("accounts:api_key_revoke", args=[api_key.public_id]), {"confirm": "yes"})
     else:
         client.post(API, {"name": "scanner", "scope": "read"}, content_type="application/json")
         api_key = ApiKey.objects.get()

@@ -83,3 +83,24 @@ def test_signing_out_everywhere_ends_the_reset_links_mailed_before(client, alice
     assert client.get(link, follow=True).context["validlink"]
     services.sessions_end_all(user=alice)
     assert client.get(link, follow=True).context["validlink"] is False
+
+
+def assert_password_rules_listed(page: str) -> None:
+    assert "&lt;ul&gt;" not in page and "&lt;li&gt;" not in page
+    assert re.search(r'<div class="help"><ul><li>[^<]+</li>', page)
+
+
+def test_the_reset_and_change_forms_show_the_password_rules_as_a_list(client, alice,
+                                                                       django_capture_on_commit_callbacks):
+    request_reset(client, "alice@example.com", django_capture_on_commit_callbacks)
+    link = re.search(r"https?://\S+", mail.outbox[0].body).group(0).split("8000", 1)[1]
+    assert_password_rules_listed(client.get(link, follow=True).content.decode())
+    client.force_login(alice)
+    change = client.get(reverse("accounts:password_change"), follow=True)
+    assert b"Change your password" in change.content
+    assert_password_rules_listed(change.content.decode())
+
+
+def test_other_help_texts_stay_escaped():
+    from strongbox.templating import help_html
+    assert help_html("<b>bold</b>") == "&lt;b&gt;bold&lt;/b&gt;"

@@ -214,3 +214,10 @@ def test_the_periodic_job_removes_only_expired_sign_ups(client, alice, settings,
     tasks.remove_expired_signups.call_local()
     assert sorted(User.objects.values_list("username", flat=True)) == ["activated", "alice", "invited", "privileged",
                                                                        "recent"]
+
+
+def test_it_shows_the_password_rules_as_a_list_not_as_escaped_html(client):
+    page = client.get(SIGNUP).content.decode()
+    assert "&lt;ul&gt;" not in page and "&lt;li&gt;" not in page
+    assert re.search(r'<div class="help"><ul><li>[^<]+</li>', page)
+    assert "at least 10 characters" in page

@@ -56,6 +56,14 @@ def test_create_answers_201_with_location_and_etag(alice_api):
     assert response["ETag"] == '"v1"'
 
 
+def test_create_files_a_document_without_a_category_under_other_as_the_form_does(alice_api):
+    data = {"title": "No category given", "file": SimpleUploadedFile("notes.txt", b"plain words here\n")}
+    response = alice_api.post(BASE, data)
+    assert response.status_code == 201, response.content
+    assert response.json()["category"] == "other"
+    assert create(alice_api, title="Empty category", category="").json()["category"] == "other"
+
+
 @pytest.mark.parametrize(("fields", "status", "code"), [
     ({"title": ""}, 400, "invalid_request"),
     ({"category": "nope"}, 400, "invalid_request"),

@@ -83,3 +83,20 @@ def test_the_schema_is_cached_for_everyone(client, monkeypatch):
     first, second = client.get("/api/v1/openapi.json"), client.get("/api/v1/openapi.json")
     assert first.json() == second.json() and len(calls) == 1
     assert "max-age=3600" in second["Cache-Control"]
+
+
+def test_the_upload_schema_says_which_fields_are_required_and_what_category_defaults_to(client):
+    operation = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/documents"]["post"]
+    body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert operation["requestBody"]["required"] is True
+    assert sorted(body["required"]) == ["file", "title"]
+    assert body["properties"]["category"]["default"] == "other"
+    assert set(body["properties"]) - set(body["required"]) == {"category", "description", "tags"}
+
+
+def test_every_json_body_schema_lists_its_required_fields(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    components = schema["components"]["schemas"]
+    assert "name" in components["KeyCreate"]["required"]
+    assert "required" not in components["DocumentPatch"]  # every field of a change is optional
+    assert {"id", "title", "category", "version"} <= set(components["DocumentOut"]["required"])

@@ -11,7 +11,7 @@ from strongbox.documents.models import Document, DocumentText, Notification, Tag
 
 pytestmark = pytest.mark.django_db
 MISSING = "AAAAAAAAAAAAAAAAAAAAAA"
-ROUTES = ["documents:detail", "documents:edit", "documents:delete", "documents:download"]
+ROUTES = ["documents:detail", "documents:edit", "documents:delete", "documents:download", "documents:text_status"]
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -149,3 +149,32 @@ def test_it_refuses_a_change_without_a_csrf_token(route, data, uploaded, alice, 
     assert b"This form has expired" in response.content
     assert Document.objects.get().title == "Original"
     assert stored_files(isolated_storage) == [document.file.name]
+
+
+def test_a_pending_document_polls_its_text_status_until_it_is_ready(alice_client):
+    from helpers import upload
+
+    upload(alice_client, title="Fresh")  # the extraction task does not run: on_commit callbacks are not executed
+    document = Document.objects.get()
+    status_url = reverse("documents:text_status", args=[document.public_id])
+    page = alice_client.get(reverse("documents:detail", args=[document.public_id])).content.decode()
+    assert f'hx-get="{status_url}" hx-trigger="every 2s"' in page and "reload in a moment" in page
+    pending = alice_client.get(status_url, headers={"HX-Request": "true"})
+    assert pending.status_code == 200 and b"<html" not in pending.content
+    assert b'hx-trigger="every 2s"' in pending.content and "no-cache" in pending["Cache-Control"]
+    services._text_store(document.pk, "words", "ready", "")
+    ready = alice_client.get(status_url, headers={"HX-Request": "true"}).content.decode()
+    assert "Indexed for search" in ready and "hx-trigger" not in ready  # no trigger: the polling stops
+
+
+def test_the_text_status_says_when_the_text_could_not_be_read(alice_client, uploaded):
+    document = uploaded("txt")
+    Document.objects.filter(pk=document.pk).update(text_status="failed", text_error="The file is damaged.")
+    fragment = alice_client.get(reverse("documents:text_status", args=[document.public_id])).content.decode()
+    assert "Could not read text: The file is damaged." in fragment and "hx-trigger" not in fragment
+
+
+def test_an_expired_session_polling_the_text_status_reloads_the_page(uploaded, anonymous_client):
+    url = reverse("documents:text_status", args=[uploaded("txt").public_id])
+    response = anonymous_client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response["HX-Refresh"] == "true"

@@ -246,7 +246,8 @@ def test_it_asks_anonymous_users_to_sign_in_for_more_documents(anonymous_client)
 # Notifications
 
 
-def test_it_shows_the_unread_count_in_the_header(alice_client, uploaded):
+def test_it_shows_the_unread_count_in_the_header(alice_client, uploaded, settings):
+    settings.NOTIFICATION_GROUP_SECONDS = 0  # one notification per document (grouping: test_notifications.py)
     uploaded("txt")
     uploaded("txt")
     page = text(alice_client.get(LIST))
@@ -308,7 +309,8 @@ def test_it_does_not_mark_notifications_read_by_showing_them(alice_client, alice
     assert selectors.unread_notification_count(alice) == 1
 
 
-def test_it_marks_all_notifications_read_with_post_redirect_get(alice_client, alice, bob, uploaded):
+def test_it_marks_all_notifications_read_with_post_redirect_get(alice_client, alice, bob, uploaded, settings):
+    settings.NOTIFICATION_GROUP_SECONDS = 0  # one notification per document (grouping: test_notifications.py)
     uploaded("txt")
     uploaded("txt")
     Notification.objects.create(user=bob, kind=Notification.Kind.QUOTA_WARNING, message="Bob's")

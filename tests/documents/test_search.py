@@ -103,3 +103,25 @@ def test_it_marks_a_damaged_file_as_unreadable(alice_client, django_capture_on_c
     assert document.text_error
     page = alice_client.get(reverse("documents:detail", args=[document.public_id])).content
     assert b"Could not read text" in page
+
+
+def test_it_says_how_many_documents_match_a_search_or_filter(alice_client, uploaded):
+    for title in ("Needle one", "Needle two", "Haystack"):
+        uploaded("txt", title=title, category="invoice" if title != "Haystack" else "letter")
+    assert b'<p class="result-count" role="status">2 documents match \xe2\x80\x9cneedle\xe2\x80\x9d</p>' in \
+        alice_client.get(LIST, {"q": "needle"}).content
+    assert b"1 document matches</p>" in alice_client.get(LIST, {"category": "letter"}).content
+    # With more matches than a page holds, the count is of every match, not of the page.
+    assert b"2 documents match</p>" in alice_client.get(LIST, {"category": "invoice", "sort": "title"}).content
+    assert b"result-count" not in alice_client.get(LIST).content  # the totals already say it unfiltered
+
+
+def test_the_count_counts_every_page(alice_client, uploaded, monkeypatch):
+    from strongbox.documents import selectors
+
+    monkeypatch.setattr(selectors.document_page, "__kwdefaults__", {"page_size": 2})
+    for i in range(5):
+        uploaded("txt", title=f"Paged {i}", category="letter")
+    page = alice_client.get(LIST, {"category": "letter"})
+    assert len(page.context["result"].documents) == 2
+    assert b"5 documents match</p>" in page.content

@@ -126,6 +126,35 @@ def test_it_refuses_a_body_far_over_the_limit_before_reading_it(alice_client, se
     assert b"at most" in response.content
 
 
+def test_a_form_upload_far_over_the_limit_comes_back_with_the_typed_input(alice_client, settings, isolated_storage):
+    # Without JavaScript the browser sends the whole file first, then the fields typed below it: a body over the
+    # limit plus the form's allowance, but within the drain limit, is read (the file dropped) for those fields.
+    settings.MAX_UPLOAD_SIZE = 512 * 1024
+    data = {"file": SimpleUploadedFile("big.txt", b"a" * (2 * 1024**2)), "title": "Big one",
+            "description": "typed before choosing", "category": "letter", "tags": "kept, too"}
+    response = alice_client.post(reverse("documents:upload"), data)
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert 'value="Big one"' in page and "typed before choosing" in page and 'value="kept, too"' in page
+    assert '<option value="letter" selected>' in page
+    assert "The file is larger than the 0.5 MB limit." in page and 'class="topbar"' in page
+    assert not Document.objects.exists() and stored_files(isolated_storage) == []
+    assert list((settings.FILE_UPLOAD_TEMP_DIR).iterdir()) == []
+
+
+def test_a_body_beyond_the_drain_limit_is_still_refused_unread_with_the_site_navigation(alice_client, settings):
+    settings.MAX_UPLOAD_SIZE = 512 * 1024
+    from strongbox.documents.uploads import drain_limit
+
+    response = alice_client.generic("POST", reverse("documents:upload"), b"",
+                                    CONTENT_TYPE="multipart/form-data; boundary=x",
+                                    CONTENT_LENGTH=str(drain_limit() + 1))
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "Files can be at most 0.5 MB" in page and "Back to the upload form" in page
+    assert 'class="topbar"' in page and ">alice</a>" in page
+
+
 def test_it_enforces_the_document_count_quota(alice_client, uploaded, settings, isolated_storage):
     settings.QUOTA_DOCUMENTS = 1
     uploaded("txt")

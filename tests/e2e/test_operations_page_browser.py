@@ -92,6 +92,8 @@ def test_it_draws_live_charts_for_staff(sized_context, live_server, staff, stats
     page = watch.attach(sized_context.new_page())
     errors = console_errors(page)
     browser_sign_in(page, live_server.url, staff.username)
+    if page.locator("label.nav-toggle-label").is_visible():  # on a phone the navigation folds behind Menu
+        page.click("label.nav-toggle-label")
     page.click("header >> text=Operations")
     page.wait_for_url(f"{live_server.url}/ops/")
     expect(page.locator("#ops-charts")).to_be_visible()

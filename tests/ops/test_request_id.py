@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import path, reverse
 
 from processes import Installation, _FromAddress
+from strongbox import urls as site_urls
 from strongbox.lib.clientip import parse_networks
 from strongbox.ops.requestid import MAX_LENGTH, RequestIdFilter
 
@@ -23,8 +24,9 @@ def boom(request):
     raise RuntimeError("the view failed")
 
 
-# This module is also the URLconf of the 500-page test: one view that fails, and the project's error page.
-urlpatterns = [path("boom", boom)]
+# This module is also the URLconf of the 500-page test: one view that fails, and the project's error page (whose
+# navigation links to the site's pages).
+urlpatterns = [path("boom", boom), *site_urls.urlpatterns]
 handler500 = "strongbox.ops.views.server_error"
 
 

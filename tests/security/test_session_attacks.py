@@ -194,5 +194,6 @@ def test_a_revoked_key_is_refused(server):
     key_id = server.query("SELECT public_id FROM accounts_apikey WHERE prefix = ?", (prefix,))[0][0]
     bob = server.signed_in("bob")
     token = server.csrf(bob, "/accounts/keys/")
-    assert bob.post(f"{server.url}/accounts/keys/{key_id}/revoke/", data={"csrfmiddlewaretoken": token}).ok
+    assert bob.post(f"{server.url}/accounts/keys/{key_id}/revoke/", data={"csrfmiddlewaretoken": token,
+                                                                     "confirm": "yes"}).ok
     assert server.api(key).get(server.url + "/api/v1/me").status_code == 401

@@ -7,10 +7,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from strongbox.accounts import reauth, selectors, services
 from strongbox.accounts.models import ApiKey
+from strongbox.documents.htmx import is_htmx, login_required_fragment, vary_on_htmx
 
 NEW_KEY_SESSION = "strongbox.new_api_key"
 
@@ -63,10 +64,17 @@ def _page(request, form: KeyForm, *, status: int):
     return render(request, "accounts/api_keys.html", context, status=status)
 
 
-@login_required
-@require_POST
+@login_required_fragment
+@require_http_methods(["GET", "POST"])
 def api_key_revoke(request, key_id: str):
+    """Ask before revoking (GET: a page, or for htmx the question in place of the key's Revoke button), revoke on
+    the confirming POST. A POST without the confirmation only asks, so no single stray click revokes a key."""
     api_key = selectors.api_key_for_user(request.user, key_id)
-    services.api_key_revoke(api_key=api_key, actor=request.user)
-    messages.success(request, f"Revoked “{api_key.name}”. Scripts using it are refused from now on.")
-    return redirect("accounts:api_keys")
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        services.api_key_revoke(api_key=api_key, actor=request.user)
+        messages.success(request, f"Revoked “{api_key.name}”. Scripts using it are refused from now on.")
+        return redirect("accounts:api_keys")
+    context = {"key": api_key, "now": timezone.now()}
+    if is_htmx(request):
+        return vary_on_htmx(render(request, "partials/api_key_revoke_form.html", context))
+    return vary_on_htmx(render(request, "accounts/api_key_revoke.html", context))

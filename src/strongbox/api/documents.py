@@ -27,7 +27,7 @@ from strongbox.api.schemas import (
 from strongbox.documents import cache, categories, selectors, services
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import SORTS, DocumentFieldsForm, UploadForm
-from strongbox.documents.models import Document
+from strongbox.documents.models import Category, Document
 
 router = Router(tags=["documents"])
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem}
@@ -41,7 +41,8 @@ UPLOAD_BODY = {
         "properties": {
             "title": {"type": "string", "minLength": 1, "maxLength": 100},
             "description": {"type": "string", "maxLength": 2000},
-            "category": {"type": "string", "minLength": 1, "maxLength": 20, "description": CATEGORY_HELP},
+            "category": {"type": "string", "maxLength": 20, "default": Category.OTHER,
+                         "description": CATEGORY_HELP + " Left out or empty: other, as the web form's default."},
             "tags": {"type": "string", "maxLength": 1100, "description": "Comma-separated."},
             "file": {"type": "string", "format": "binary"},
         },
@@ -186,6 +187,10 @@ def create_document(request: HttpRequest, response: HttpResponse):
     if unknown:
         raise ApiError(400, "unknown_field", f"Not fields you can set: {', '.join(unknown)}.",
                        errors=[{"field": name, "message": "is read-only or unknown"} for name in unknown])
+    if not fields.get("category"):
+        # The web form starts at Other; a script that leaves the category out gets the same.
+        fields = fields.copy()
+        fields["category"] = Category.OTHER
     form = UploadForm(fields, files, owner=request.user)
     if not form.is_valid():
         raise _invalid(form)

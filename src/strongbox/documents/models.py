@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 def new_public_id() -> str:
@@ -164,10 +165,15 @@ class Notification(models.Model):
                                  related_name="notifications")
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # The results of a batch of uploads are one notification (notification_groups.py): how many documents it is
+    # about, and when the last of them joined it (the list's order, so a growing group stays on top).
+    count = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at", "created_at"])]
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at", "created_at"]),
+                   models.Index(fields=["user", "updated_at"], name="documents_notification_recent")]
 
 
 class UserCategory(models.Model):

@@ -13,8 +13,8 @@ from strongbox.documents.htmx import login_required_fragment
 @login_required
 @require_safe
 def notification_list(request):
-    return render(request, "documents/notifications.html",
-                       {"notifications": selectors.notifications_for_user(request.user)})
+    page = selectors.notification_page(request.user, request.GET.get("page"))
+    return render(request, "documents/notifications.html", {"notifications": page.object_list, "page": page})
 
 
 @login_required_fragment

@@ -283,6 +283,17 @@ def notifications_for_user(user, *, limit: int = 20) -> list[Notification]:
     return list(Notification.objects.filter(user_id=user.pk).select_related("document")[:limit])
 
 
+NOTIFICATIONS_PAGE_SIZE = 20
+
+
+def notification_page(user, page_number, *, page_size: int = NOTIFICATIONS_PAGE_SIZE) -> Page:
+    """Return one page of the user's notifications, newest change first, with their documents' public ids (two
+    queries: the count and the page)."""
+    notifications = Notification.objects.filter(user_id=user.pk).select_related("document").order_by("-updated_at",
+                                                                                                    "-id")
+    return Paginator(notifications, page_size).get_page(page_number)
+
+
 def unread_notification_count(user) -> int:
     """Return how many of the user's notifications are unread, cached with their documents: notifications are
     written with the documents they are about (text extracted, quota reached), and marking them read bumps the same

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from strongbox.accounts import audit
 from strongbox.accounts.models import AuditEvent
-from strongbox.documents import cache, tasks
+from strongbox.documents import cache, notification_groups, tasks
 from strongbox.documents.extract.runner import ExtractionFailed, run_extraction, time_limit
 from strongbox.documents.models import Document, DocumentText, DocumentVersion, Notification, Tag, TextStatus
 from strongbox.documents.notes import notes_text
@@ -349,7 +349,7 @@ def _notify_text_result(document: Document, status: str, error: str) -> None:
         kind, message = Notification.Kind.TEXT_READY, f"“{document.title}” is indexed and can be searched."
     else:
         kind, message = Notification.Kind.TEXT_FAILED, f"The text of “{document.title}” could not be read: {error}"
-    Notification.objects.create(user_id=document.owner_id, kind=kind, message=message[:300], document=document)
+    notification_groups.text_result_notify(document=document, kind=kind, message=message[:300])
 
 
 def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:

@@ -6,6 +6,7 @@ import hashlib
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, TemporaryFileUploadHandler
 from django.http import HttpRequest
+from django.urls import reverse
 
 from strongbox.ops import metrics
 from strongbox.ops.views import BodyTooLarge, bad_request
@@ -73,6 +74,27 @@ def body_too_large(request: HttpRequest) -> bool:
     return length > settings.MAX_UPLOAD_SIZE + FORM_OVERHEAD
 
 
+# The upload page without JavaScript sends the file before the fields typed below it, so getting those back for the
+# form means reading past the file. Up to this many times the limit, the body is read (the file's bytes dropped as
+# they arrive) and the form comes back with the input and a 413; beyond, it is refused unread.
+FORM_DRAIN_FACTOR = 4
+
+
+def drain_limit() -> int:
+    return FORM_DRAIN_FACTOR * settings.MAX_UPLOAD_SIZE + FORM_OVERHEAD
+
+
+def _form_upload_to_drain(request: HttpRequest) -> bool:
+    """Return whether an oversize body is the upload page's own form (not the API, not htmx, whose script never
+    sends a file over the limit) and small enough to read for the fields it carries."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return (request.method == "POST" and request.path_info == reverse("documents:upload")
+            and request.headers.get("HX-Request") != "true" and length <= drain_limit())
+
+
 def upload_limit_mb() -> str:
     return f"{settings.MAX_UPLOAD_SIZE / 1024**2:g}"
 
@@ -85,7 +107,7 @@ class UploadSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if body_too_large(request):
+        if body_too_large(request) and not _form_upload_to_drain(request):
             metrics.UPLOADS.labels("refused").inc()
             return bad_request(request, BodyTooLarge())
         return self.get_response(request)

@@ -29,4 +29,5 @@ urlpatterns = [
     path("<str:public_id>/versions/<int:number>/restore/", trash_views.version_restore, name="version_restore"),
     path("<str:public_id>/notes/", organize_views.note_add, name="note_add"),
     path("<str:public_id>/notes/<int:note_id>/delete/", organize_views.note_delete, name="note_delete"),
+    path("<str:public_id>/text-status/", views.document_text_status, name="text_status"),
 ]

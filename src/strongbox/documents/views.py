@@ -236,3 +236,13 @@ def document_suggest(request):
     q = " ".join(request.GET.get("q", "").split())[:200]
     documents = selectors.search_suggestions(request.user, q) if len(q) >= SUGGEST_MIN_LENGTH else []
     return render(request, "partials/suggestions.html", {"q": q, "documents": documents})
+
+
+@login_required_fragment
+@never_cache
+@require_safe
+def document_text_status(request, public_id: str):
+    """The detail page's "Text" line alone, which the page polls while the text is being extracted: the answer
+    stops the polling once the text is ready or unreadable."""
+    document = selectors.document_row(request.user, public_id, request)
+    return render(request, "partials/text_status.html", {"document": document})

@@ -5,9 +5,12 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass
+from importlib import import_module
 
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.base import ContentFile
@@ -16,6 +19,7 @@ from django.db import connections
 from django.http import Http404, HttpResponse, JsonResponse
 from django.http.multipartparser import MAX_TOTAL_HEADER_SIZE, MultiPartParserError
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject, empty
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from huey.contrib.djhuey import HUEY
@@ -156,6 +160,24 @@ def _discard_partial_uploads(request) -> None:
             partial.close()
 
 
+def _known_user(request) -> None:
+    """Give a request refused before the middleware read its session (an oversize body) a user for the page's
+    navigation, read from the session only if the page shows it."""
+    if hasattr(request, "user"):
+        return
+    if not hasattr(request, "session"):
+        engine = import_module(settings.SESSION_ENGINE)
+        request.session = engine.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    request.user = SimpleLazyObject(lambda: get_user(request))
+
+
+def _loaded_user(request) -> None:
+    """Keep the user of a failed request only if it was already read: the 500 page must not query anything."""
+    user = getattr(request, "user", None)
+    if user is None or (isinstance(user, SimpleLazyObject) and user._wrapped is empty):
+        request.user = AnonymousUser()
+
+
 def bad_request(request, exception=None):
     """Answer a request Django refused (handler400: SuspiciousOperation, MultiPartParserError, BadRequest) with
     what was wrong: problem+json on the API, a page elsewhere. The API's handlers pass these on to here."""
@@ -164,21 +186,26 @@ def bad_request(request, exception=None):
     if request.path.startswith("/api/"):
         return problem(refused.status, refused.code, refused.message)
     template = "errors/413.html" if refused.status == 413 else "errors/400.html"
+    _known_user(request)
     return render(request, template, {"message": refused.message}, status=refused.status)
 
 
 def permission_denied(request, exception=None):
+    _known_user(request)
     return render(request, "errors/403.html", status=403)
 
 
 def page_not_found(request, exception=None):
+    _known_user(request)
     return render(request, "errors/404.html", status=404)
 
 
 def server_error(request):
+    _loaded_user(request)
     # The id the log lines of this request carry, for the user to quote.
-    return render(request, "errors/500.html", {"request_id": current_request_id()}, status=500)
+    return render(request, "errors/500.html", {"request_id": current_request_id(), "degraded": True}, status=500)
 
 
 def csrf_failure(request, reason=""):
+    _known_user(request)
     return render(request, "errors/403_csrf.html", status=403)

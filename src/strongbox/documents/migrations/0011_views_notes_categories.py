@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('documents', '0008_trash_versions'),
+        ('documents', '0010_notification_groups'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
