@@ -187,7 +187,7 @@ def document_update(*, document: Document, title: str | None = UNCHANGED, descri
             if tags is not UNCHANGED:
                 document.tags.set(_tags_for(document.owner, tags))
             document_index(document)
-            cache.bump(document.owner_id)
+            cache.bump_document(document)
     except IntegrityError as error:
         if _violates(error, TITLE_CONSTRAINT):
             raise TitleTaken() from None
@@ -218,7 +218,7 @@ def document_delete(*, document: Document, actor=None, if_version: int | None = 
         if actor is None or actor.pk != document.owner_id:
             detail += f" of {document.owner.get_username()}"
         audit.record(AuditEvent.Kind.DOCUMENT_DELETED, user=actor, detail=detail)
-        cache.bump(document.owner_id)
+        cache.bump_document(document)
         transaction.on_commit(lambda: default_storage.delete(name))
 
 
@@ -235,6 +235,7 @@ def document_index(document: Document) -> None:
     get_backend().index(IndexEntry(
         document_id=document.pk, owner_id=document.owner_id, title=document.title,
         description=document.description, tags=" ".join(tag.name for tag in document.tags.all()), body=body,
+        reader_ids=tuple(document.shares.values_list("user_id", flat=True)),
     ))
 
 
@@ -289,7 +290,7 @@ def _text_store(document_id: int, body: str, status: str, error: str) -> None:
                                                        version=F("version") + 1)
         document.refresh_from_db(fields=["text_status", "text_error", "version"])
         document_index(document)
-        cache.bump(document.owner_id)
+        cache.bump_document(document)
         if was_pending:
             _notify_text_result(document, status, error)
 
@@ -305,7 +306,7 @@ def document_extraction_abandon(*, document_id: int, error: str) -> bool:
         error = error[:200]
         Document.objects.filter(pk=document.pk).update(text_status=TextStatus.FAILED, text_error=error,
                                                        version=F("version") + 1)
-        cache.bump(document.owner_id)
+        cache.bump_document(document)
         _notify_text_result(document, TextStatus.FAILED, error)
     metrics.EXTRACTIONS.labels("abandoned").inc()
     return True
