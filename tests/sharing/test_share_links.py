@@ -26,9 +26,8 @@ def new_link(client, document, **fields) -> str:
     """Create a link through the dialog and return its path, as the dialog shows it (once)."""
     assert create(client, document, **fields).status_code == 302
     page = client.get(reverse("sharing:page", args=[document.public_id])).content.decode()
-    url = re.search(r'id="new-link-url"|value="(http[^"]+/s/[^"]+/)"', page)
-    found = re.search(r'value="http://testserver(/s/[^"]+/)"', page)
-    assert url and found, page
+    found = re.search(r'id="new-link-url"', page) and re.search(r'value="http://testserver(/s/[^"]+/)"', page)
+    assert found, page
     return found.group(1)
 
 
@@ -70,7 +69,8 @@ def test_it_downloads_through_the_link_and_counts_each_download(document, alice_
     anonymous = Client()
     for _ in range(2):
         response = anonymous.get(path + "download/")
-        assert response.status_code == 200 and b"".join(response.streaming_content) == b"A quokka smiles at the camera.\n"
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == b"A quokka smiles at the camera.\n"
         assert response["Referrer-Policy"] == "no-referrer"
     ShareLink.objects.get().refresh_from_db()
     assert ShareLink.objects.get().download_count == 2

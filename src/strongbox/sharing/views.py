@@ -29,7 +29,8 @@ def panel_context(request, document, *, share_form=None, link_form=None) -> dict
     new_link = request.session.pop(NEW_LINK_KEY, None)
     return {"document": document, "shares": selectors.shares_of(document), "links": selectors.links_of(document),
             "share_form": share_form or ShareForm(), "link_form": link_form or LinkForm(),
-            "now": timezone.now(), "new_link": new_link if new_link and new_link.get("document") == document.public_id else None}
+            "now": timezone.now(),
+            "new_link": new_link if new_link and new_link.get("document") == document.public_id else None}
 
 
 def detail_context(request, document) -> dict:

@@ -37,8 +37,8 @@ READERS_SQL = [
     "CREATE INDEX IF NOT EXISTS documents_search_pg_readers ON documents_search_pg USING gin (reader_ids)",
 ]
 READERS_DROP_SQL = ["ALTER TABLE documents_search_pg DROP COLUMN IF EXISTS reader_ids"]
-# Whose searches find an entry: its owner's and its readers'. Parameters: the searching user's id, twice.
-READABLE = "(owner_id = %s OR reader_ids @> ARRAY[%s]::bigint[])"
+# Whose searches find an entry: its owner's and its readers' ("owner_id = %s OR reader_ids @> ARRAY[%s]" in the
+# statements below). Parameters: the searching user's id, twice.
 DROP_SQL = ["DROP TABLE IF EXISTS documents_search_pg", "DROP TEXT SEARCH CONFIGURATION IF EXISTS strongbox_search"]
 
 UPSERT_SQL = """
@@ -48,17 +48,17 @@ UPSERT_SQL = """
         title = EXCLUDED.title, tags = EXCLUDED.tags, description = EXCLUDED.description, body = EXCLUDED.body
 """
 DELETE_SQL = "DELETE FROM documents_search_pg WHERE document_id = %s"
-SEARCH_SQL = f"""
+SEARCH_SQL = """
     SELECT document_id FROM documents_search_pg, to_tsquery('strongbox_search', %s) AS query
-    WHERE vector @@ query AND {READABLE}
+    WHERE vector @@ query AND (owner_id = %s OR reader_ids @> ARRAY[%s]::bigint[])
     ORDER BY ts_rank(vector, query) DESC, document_id LIMIT %s OFFSET %s
 """
-MATCHING_SQL = ("SELECT document_id FROM documents_search_pg "
-                f"WHERE vector @@ to_tsquery('strongbox_search', %s) AND {READABLE}")
-NEWEST_SQL = ("SELECT document_id FROM documents_search_pg "
-              f"WHERE vector @@ to_tsquery('strongbox_search', %s) AND {READABLE} ORDER BY document_id DESC LIMIT %s")
-COUNT_SQL = ("SELECT count(*) FROM documents_search_pg "
-             f"WHERE vector @@ to_tsquery('strongbox_search', %s) AND {READABLE}")
+MATCHING_SQL = ("SELECT document_id FROM documents_search_pg WHERE vector @@ to_tsquery('strongbox_search', %s) "
+                "AND (owner_id = %s OR reader_ids @> ARRAY[%s]::bigint[])")
+NEWEST_SQL = ("SELECT document_id FROM documents_search_pg WHERE vector @@ to_tsquery('strongbox_search', %s) "
+              "AND (owner_id = %s OR reader_ids @> ARRAY[%s]::bigint[]) ORDER BY document_id DESC LIMIT %s")
+COUNT_SQL = ("SELECT count(*) FROM documents_search_pg WHERE vector @@ to_tsquery('strongbox_search', %s) "
+             "AND (owner_id = %s OR reader_ids @> ARRAY[%s]::bigint[])")
 # Prefer an excerpt of the file's text, which says more than the title the user already sees.
 SNIPPET_SQL = """
     SELECT document_id, CASE WHEN strpos(from_body, %s) > 0 THEN from_body ELSE from_all END
