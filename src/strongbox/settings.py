@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "strongbox.accounts",
     "strongbox.documents",
     "strongbox.ops",
+    "strongbox.sharing",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -421,6 +422,13 @@ ARCHIVE_MAX_UNCOMPRESSED = env_size("STRONGBOX_ARCHIVE_MAX_UNCOMPRESSED", 100 * 
 TOMBSTONE_DAYS = env_int("STRONGBOX_TOMBSTONE_DAYS", 7, minimum=1)
 # Days a deleted document stays in the trash, restorable, before the periodic job deletes it for good.
 TRASH_DAYS = env_int("STRONGBOX_TRASH_DAYS", 30, minimum=1)
+# Sharing (docs/sharing.md): the longest a share link may stay valid, and how many wrong passwords a link takes per
+# link and per client address in a window, and how many unknown names a user may try to share with in one.
+SHARE_LINK_MAX_DAYS = env_int("STRONGBOX_SHARE_LINK_MAX_DAYS", 30, minimum=1)
+SHARE_LINK_FAILURES_PER_LINK = env_int("STRONGBOX_SHARE_LINK_FAILURES_PER_LINK", 10, minimum=1)
+SHARE_LINK_FAILURES_PER_ADDRESS = env_int("STRONGBOX_SHARE_LINK_FAILURES_PER_ADDRESS", 30, minimum=1)
+SHARE_LINK_LOCKOUT_WINDOW = env_int("STRONGBOX_SHARE_LINK_LOCKOUT_WINDOW", 15 * 60, minimum=60)
+SHARE_LOOKUP_FAILURES_PER_USER = env_int("STRONGBOX_SHARE_LOOKUP_FAILURES_PER_USER", 20, minimum=1)
 EXTRACT_TIMEOUT = env_int("STRONGBOX_EXTRACT_TIMEOUT", 60, minimum=1)
 if JOB_LEASE_SECONDS <= max(EXTRACT_TIMEOUT, EMAIL_TIMEOUT):
     raise ImproperlyConfigured("STRONGBOX_JOB_LEASE_SECONDS must be longer than STRONGBOX_EXTRACT_TIMEOUT and "

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="documents:list", permanent=False)),
     path("accounts/", include("strongbox.accounts.urls")),
     path("documents/", include("strongbox.documents.urls")),
+    path("", include("strongbox.sharing.urls")),  # documents/<id>/sharing/…, links/…, and share links at s/<token>/
     path("notifications/", include("strongbox.documents.notification_urls")),
     # The schema is the same for everyone and changes only with a new release: cache the whole response.
     path("api/v1/openapi.json", cache_page(3600, key_prefix=f"openapi-{__version__}")(schema_view),

@@ -150,3 +150,36 @@ def test_snippets_are_escaped_html_with_marked_terms(backend):
 def test_snippets_prefer_the_files_text(backend):
     backend.index(entry(1, title="needle report", body="the text says needle too"))
     assert "the text says <mark>needle</mark>" in backend.snippets(document_ids=[1], query="needle")[1]
+
+
+def shared(document_id: int, owner_id: int, *readers: int, **fields) -> IndexEntry:
+    return IndexEntry(document_id=document_id, owner_id=owner_id, reader_ids=readers, title=fields.get("title", ""),
+                      description="", tags="", body=fields.get("body", ""))
+
+
+def test_it_finds_entries_shared_with_the_user_as_their_owner_does(backend):
+    backend.index(shared(1, 1, 2, 3, body="lagoon"))
+    backend.index(shared(2, 2, body="lagoon"))
+    backend.index(shared(3, 4, body="lagoon"))
+    assert sorted(backend.search(owner_id=2, query="lagoon")) == [1, 2]
+    assert sorted(backend.search(owner_id=3, query="lag")) == [1]
+    assert backend.search(owner_id=1, query="lagoon") == [1]
+    assert backend.count(owner_id=2, query="lagoon") == 2
+    assert sorted(backend.suggest(owner_id=2, query="lago")) == [1, 2]
+    sql, params = backend.matching(owner_id=2, query="lagoon")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert sorted(row[0] for row in cursor.fetchall()) == [1, 2]
+
+
+def test_reindexing_without_a_reader_forgets_them(backend):
+    backend.index(shared(1, 1, 2, body="lagoon"))
+    backend.index(shared(1, 1, body="lagoon"))
+    assert backend.search(owner_id=2, query="lagoon") == []
+    assert backend.search(owner_id=1, query="lagoon") == [1]
+
+
+def test_no_query_reaches_the_readers(backend):
+    backend.index(shared(1, 1, 2, body="plain words"))
+    for query in ("u2", "2", "u1", "owner", "reader_ids"):
+        assert backend.search(owner_id=3, query=query) == [], query

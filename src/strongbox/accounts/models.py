@@ -129,6 +129,15 @@ class AuditEvent(models.Model):
         EMAIL_CHANGE_ASKED = "email_change_asked", "E-mail change requested"
         EMAIL_CHANGED = "email_changed", "E-mail address changed"
         ACCOUNT_CHANGED = "account_changed", "Account changed by an administrator"
+        SHARE_CREATED = "share_created", "Document shared"
+        SHARE_CHANGED = "share_changed", "Share permission changed"
+        SHARE_REVOKED = "share_revoked", "Share revoked"
+        LINK_CREATED = "link_created", "Share link created"
+        LINK_REVOKED = "link_revoked", "Share link revoked"
+        LINK_OPENED = "link_opened", "Share link opened"
+        LINK_DOWNLOADED = "link_downloaded", "Downloaded through a share link"
+        LINK_PASSWORD_FAILED = "link_password_failed", "Wrong share link password"
+        LINK_LOCKED = "link_locked", "Share link password refused: too many failures"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")

@@ -7,6 +7,7 @@ from typing import Literal
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Query, Router, Status
@@ -28,6 +29,7 @@ from strongbox.documents import cache, categories, selectors, services
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import SORTS, DocumentFieldsForm, UploadForm
 from strongbox.documents.models import Category, Document
+from strongbox.sharing import selectors as sharing
 
 router = Router(tags=["documents"])
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem}
@@ -70,9 +72,11 @@ def _content_url() -> Callable[[str], str]:
     return lambda public_id: f"{before}{public_id}{after}"
 
 
-def document_out(document: Document | selectors.DocumentRow, content_url: Callable[[str], str] | None = None) -> dict:
-    tags = (list(document.tag_list) if isinstance(document, selectors.DocumentRow)
-            else [tag.name for tag in document.tags.all()])
+def document_out(document: Document | selectors.DocumentRow, content_url: Callable[[str], str] | None = None,
+                 *, viewer_id: int | None = None) -> dict:
+    """The document as the API shows it; `viewer_id` (for a Document: a row knows) says whose `shared` it is."""
+    row = isinstance(document, selectors.DocumentRow)
+    tags = list(document.tag_list) if row else [tag.name for tag in document.tags.all()]
     return {
         "id": document.public_id, "title": document.title, "description": document.description,
         "category": document.category, "tags": tags, "filename": document.original_filename,
@@ -80,6 +84,8 @@ def document_out(document: Document | selectors.DocumentRow, content_url: Callab
         "text_status": document.text_status, "text_error": document.text_error, "version": document.version,
         "created_at": document.created_at, "updated_at": document.updated_at,
         "content_url": (content_url or _content_url())(document.public_id),
+        "owner": document.owner_name if row else document.owner.get_username(),
+        "shared": document.shared if row else viewer_id is not None and document.owner_id != viewer_id,
     }
 
 
@@ -98,6 +104,14 @@ def if_match_version(request: HttpRequest, document: Document) -> int | None:
         raise ApiError(412, "precondition_failed", "The document changed since you read it (its ETag differs). "
                                                    "Fetch it again and reapply your change.")
     return document.version
+
+
+def require_permission(check: Callable, request: HttpRequest, document: Document) -> None:
+    """Refuse with 403 what a user a document is shared with may not do to it (sharing/selectors.py)."""
+    try:
+        check(request.user, document)
+    except PermissionDenied as refusal:
+        raise ApiError(403, "not_permitted", str(refusal)) from None
 
 
 def _date(name: str, value: str | None) -> date | None:
@@ -135,8 +149,11 @@ def list_documents(request: HttpRequest, page: int = Query(1, ge=1, le=100_000),
                    category: str | None = Query(None, min_length=1, max_length=20, description=CATEGORY_HELP),
                    tag: str = Query("", max_length=50), uploaded_from: str | None = Query(None, pattern=ISO_DATE),
                    uploaded_until: str | None = Query(None, pattern=ISO_DATE),
-                   ordering: Literal[tuple(SORTS)] | None = None):  # type: ignore[valid-type]
-    """List your documents, newest first (or by `ordering`; best match first when searching with `q`)."""
+                   ordering: Literal[tuple(SORTS)] | None = None,  # type: ignore[valid-type]
+                   shared: bool | None = Query(None, description="true: only documents shared with you; false: "
+                                                                 "only your own; left out: both.")):
+    """List your documents and those shared with you, newest first (or by `ordering`; best match first when
+    searching with `q`)."""
     if "\x00" in q + tag:
         raise ApiError(400, "invalid_request", "Null characters are not allowed.")
     if category and not categories.is_category(request.user, category):
@@ -145,7 +162,7 @@ def list_documents(request: HttpRequest, page: int = Query(1, ge=1, le=100_000),
     if start and end and start > end:
         raise ApiError(400, "invalid_request", "uploaded_until is before uploaded_from.")
     query = selectors.ListQuery(q=q, category=category or "", tag=tag, date_from=start, date_to=end,
-                                sort=ordering or "")
+                                sort=ordering or "", shared=shared)
     # The body is cached, and tagged, under the user's documents version (it changes with their documents), per
     # query string as sent, like the page's (documents/views.py).
     entry = cache.Entry(request.user.pk, "api-documents", sorted(request.GET.lists()))
@@ -226,13 +243,14 @@ def update_document(request: HttpRequest, response: HttpResponse, document_id: s
     """Change title, description, category or tags; the fields you leave out keep their stored values. Send
     If-Match with the ETag you read to avoid overwriting someone else's change (412 if it is stale)."""
     document = selectors.document_for_user(request.user, document_id, request)
+    require_permission(sharing.require_editor, request, document)
     version = if_match_version(request, document)
     changed = changes.dict(exclude_unset=True, exclude_none=True)
     # The form checks the fields sent; the ones left out are filled in as read only to make it complete.
     current = {"title": document.title, "description": document.description, "category": document.category,
                "tags": [tag.name for tag in document.tags.all()]}
     merged = {**current, **changed}
-    form = DocumentFieldsForm({**merged, "tags": ", ".join(merged["tags"])}, owner=request.user, document=document)
+    form = DocumentFieldsForm({**merged, "tags": ", ".join(merged["tags"])}, owner=document.owner, document=document)
     if not form.is_valid():
         raise _invalid(form)
     try:
@@ -245,7 +263,7 @@ def update_document(request: HttpRequest, response: HttpResponse, document_id: s
     except services.VersionConflict:
         raise ApiError(412, "precondition_failed", "The document changed while you were editing it.") from None
     response["ETag"] = etag(document)
-    return Status(200, document_out(document))
+    return Status(200, document_out(document, viewer_id=request.user.pk))
 
 
 @router.delete("/documents/{document_id}", response={204: None, 409: Problem, 412: Problem, **ERRORS},
@@ -254,6 +272,7 @@ def delete_document(request: HttpRequest, document_id: str):
     """Move a document to the trash (If-Match honoured as for PATCH): restore it or delete it for good under
     /trash; it is deleted for good after STRONGBOX_TRASH_DAYS."""
     document = selectors.document_for_user(request.user, document_id, request)
+    require_permission(sharing.require_owner, request, document)
     try:
         services.document_trash(document=document, actor=request.user,
                                 if_version=if_match_version(request, document))

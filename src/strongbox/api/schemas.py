@@ -37,6 +37,8 @@ class DocumentOut(Schema):
     created_at: datetime
     updated_at: datetime
     content_url: str
+    owner: str = Field(description="The username of the document's owner.")
+    shared: bool = Field(description="Whether the document is someone else's, shared with you.")
 
 
 class DocumentPage(Schema):

@@ -7,13 +7,14 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Query, Router, Status
 
-from strongbox.api.documents import ERRORS, document_out, etag, json_response
+from strongbox.api.documents import ERRORS, document_out, etag, json_response, require_permission
 from strongbox.api.errors import ApiError
 from strongbox.api.schemas import DocumentOut, Problem, Purged, TrashPage, VersionOut
 from strongbox.documents import selectors, services
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import VersionForm
 from strongbox.documents.models import Document, DocumentVersion
+from strongbox.sharing.selectors import require_owner
 
 router = Router(tags=["trash"])
 versions = Router(tags=["versions"])
@@ -109,6 +110,7 @@ def create_version(request: HttpRequest, response: HttpResponse, document_id: st
     """Upload a new version of the document (field `file`), checked as an upload is; it becomes the current
     file, and the old one stays downloadable and restorable. Its bytes count against your quota."""
     document = selectors.document_for_user(request.user, document_id, request)
+    require_permission(require_owner, request, document)
     if request.content_type != "multipart/form-data":
         raise ApiError(415, "unsupported_media_type", "Upload with Content-Type: multipart/form-data.")
     fields, files = request.POST, request.FILES  # parsing the body is what detects an oversized file
@@ -149,6 +151,7 @@ def version_content(request: HttpRequest, document_id: str, number: int):
 def restore_version(request: HttpRequest, response: HttpResponse, document_id: str, number: int):
     """Make an old version current again, as a new version (the history is kept)."""
     document, _ = selectors.version_for_user(request.user, document_id, number, request)
+    require_permission(require_owner, request, document)
     try:
         version = services.document_version_restore(document=document, number=number, actor=request.user)
     except (services.DocumentGone, DocumentVersion.DoesNotExist):

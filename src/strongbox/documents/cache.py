@@ -84,6 +84,14 @@ def bump(user_id: int) -> None:
     transaction.on_commit(lambda: _bump(user_id), robust=True)
 
 
+def bump_document(document) -> None:
+    """Invalidate the cached values of everyone who sees `document` when the transaction commits: its owner and the
+    users it is shared with (sharing.Share), read now."""
+    bump(document.owner_id)
+    for user_id in document.shares.values_list("user_id", flat=True):
+        bump(user_id)
+
+
 class Entry:
     """A value of the user's documents, looked up with the current version in one cache call: found when the
     value cached under its key was computed under that version."""

@@ -140,10 +140,13 @@ def category_delete(*, category: UserCategory) -> int:
     """Delete a category of the user's own, moving its documents (also those in any bin or tombstone) to "other"
     with their versions bumped, so clients holding their old ETag see the change; return how many moved."""
     with transaction.atomic():
-        moved = Document.with_tombstones.filter(owner_id=category.owner_id, category=category.slug).update(
-            category=Category.OTHER, version=F("version") + 1, updated_at=timezone.now())
+        documents = Document.with_tombstones.filter(owner_id=category.owner_id, category=category.slug)
+        # The users these documents are shared with see the new category too.
+        readers = set(documents.filter(shares__isnull=False).values_list("shares__user_id", flat=True))
+        moved = documents.update(category=Category.OTHER, version=F("version") + 1, updated_at=timezone.now())
         category.delete()
-        cache.bump(category.owner_id)
+        for user_id in {category.owner_id, *readers}:
+            cache.bump(user_id)
     return moved
 
 

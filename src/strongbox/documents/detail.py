@@ -3,9 +3,14 @@ and a refused form on it, e.g. an empty note), so none of them misses a part."""
 
 from strongbox.documents import organize_views, selectors
 from strongbox.documents.forms import VersionForm
+from strongbox.sharing import views as sharing_views
 
 
-def detail_context(user, document, **extra) -> dict:
-    """The context of documents/detail.html for `document` (a selectors.DocumentRow the user may see)."""
+def detail_context(request, document, **extra) -> dict:
+    """The context of documents/detail.html for `document` (a selectors.DocumentRow the user may see): its
+    versions, its notes, and what the user may do with it (sharing: owner, editor or reader)."""
+    sharing = sharing_views.detail_context(request, document)
+    owner = sharing["access"] == "owner"
     return {"document": document, "versions": selectors.versions_for_document(document.pk),
-            "version_form": VersionForm(), **organize_views.notes_context(user, document), **extra}
+            "version_form": VersionForm() if owner else None, **organize_views.notes_context(request.user, document),
+            **sharing, **extra}

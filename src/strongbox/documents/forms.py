@@ -154,6 +154,10 @@ SORTS = {
 DENSITIES = ("comfortable", "compact")
 
 
+# The list's `shared` parameter: ListQuery.shared of each value (docs/sharing.md).
+SHARED_SCOPES = {"": None, "1": True, "0": False}
+
+
 class ListFilterForm(forms.Form):
     """The list page's query string: search, filters, sort. Every field is optional."""
 
@@ -166,6 +170,7 @@ class ListFilterForm(forms.Form):
                               widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(choices=[("", "Best match / default"), *SORTS.items()], required=False)
     density = forms.ChoiceField(choices=[("", "")] + [(d, d) for d in DENSITIES], required=False)
+    shared = forms.ChoiceField(choices=[("", "All"), ("1", "Shared with me"), ("0", "Mine")], required=False)
 
     def __init__(self, *args, owner=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -32,10 +32,11 @@ class NoteAccess:
 
 
 def note_access(user, document: Document) -> NoteAccess:
-    """Return what `user` may do with the notes of a document they can see: today only its owner reads and adds
-    them. Deleting a note is for its author alone (`note_delete`)."""
-    is_owner = document.owner_id == user.pk
-    return NoteAccess(read=is_owner, add=is_owner)
+    """Return what `user` may do with the notes of a document they can see: everyone who sees it reads them, its
+    owner and the users who may edit it add them. Deleting a note is for its author alone (`note_delete`)."""
+    from strongbox.sharing.selectors import READER, access  # sharing reads documents' selectors, as this does
+
+    return NoteAccess(read=True, add=access(user, document) != READER)
 
 
 def notes_document(user, public_id: str, request=None, *, add: bool = False) -> Document:
@@ -75,7 +76,7 @@ def _reindex(document: Document) -> None:
     from strongbox.documents import services
 
     services.document_index(document)
-    cache.bump(document.owner_id)  # search results and cached pages show the document's index entry
+    cache.bump_document(document)  # search results and cached pages show the document's index entry
 
 
 def note_create(*, document: Document, author, body: str) -> Note:

@@ -100,7 +100,7 @@ def note_add(request, public_id: str):
         if is_htmx(request):
             return vary_on_htmx(render(request, "partials/notes.html", context, status=400))
         row = selectors.document_row(request.user, public_id, request)
-        page = detail_context(request.user, row, note_errors=error.messages, note_body=body)
+        page = detail_context(request, row, note_errors=error.messages, note_body=body)
         return vary_on_htmx(render(request, "documents/detail.html", page, status=400))
     if is_htmx(request):
         return vary_on_htmx(render(request, "partials/notes.html",

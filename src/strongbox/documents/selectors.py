@@ -1,4 +1,5 @@
-"""Document reads. Every query filters by owner inside the query itself."""
+"""Document reads. Every query filters by who may see the documents (their owner, the users they are shared with)
+inside the query itself."""
 
 import functools
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from strongbox.documents.categories import categories_for_user
 from strongbox.documents.models import Category, Document, DocumentVersion, Notification, Tag
 from strongbox.documents.search import get_backend
 from strongbox.lib.prepared import Prepared
+from strongbox.sharing.models import Share
 
 PAGE_SIZE = 50
 # Filtered searches in best-match order rank among this many best matches (their count counts every match).
@@ -41,6 +43,8 @@ class ListQuery:
     date_from: date | None = None
     date_to: date | None = None
     sort: str = ""
+    # True: only the documents shared with the user; False: only their own; None: both.
+    shared: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +67,22 @@ class DocumentRow:
     version: int
     created_at: datetime
     updated_at: datetime
+    owner_id: int
+    owner_name: str
     tag_list: tuple[str, ...] = ()
     category_name: str = ""  # the name of a user's own category (_own_category_names)
+    shared: bool = False  # shared with the user reading it, who does not own it
 
     @property
     def category_label(self) -> str:
         return self.category_name or CATEGORY_LABELS.get(self.category, self.category)
 
 
-ROW_FIELDS = [field for field in DocumentRow.__slots__ if field not in ("pk", "tag_list", "category_name")]
+# The lookups of the row's fields: the owner's name comes with the row (a join), not a query per owner.
+ROW_LOOKUPS = {"owner_name": "owner__username"}
+ROW_FIELDS = [ROW_LOOKUPS.get(field, field) for field in DocumentRow.__slots__
+              if field not in ("pk", "tag_list", "category_name", "shared")]
+_OWNER_AT = ROW_FIELDS.index("owner_id")
 CATEGORY_LABELS = dict(Category.choices)
 
 
@@ -100,12 +111,22 @@ class _Counted(Sequence):
 
 
 def documents_for_user(user) -> QuerySet[Document]:
-    """Return the documents `user` may see: their own."""
+    """Return the documents `user` may see: their own and those shared with them."""
     return _documents_for_user_id(user.pk)
 
 
 def _documents_for_user_id(user_id: int) -> QuerySet[Document]:
-    return Document.objects.filter(owner_id=user_id)
+    # A subquery, not a join: a join to the shares would repeat a document once for each user it is shared with.
+    return Document.objects.filter(Q(owner_id=user_id)
+                                   | Q(id__in=Share.objects.filter(user_id=user_id).values("document_id")))
+
+
+def _listable(user) -> QuerySet[Document]:
+    """Return what the user's list pages page over: as documents_for_user, but their own alone while nothing is
+    shared with them, which the owner's indexes serve in the order of every sort (tests/scaleout/test_query_plans.py);
+    the "or shared with them" of the other is sorted by the database instead (docs/sharing.md)."""
+    shared_with = cache.cached(user.pk, "shared-with", Share.objects.filter(user_id=user.pk).exists)
+    return documents_for_user(user) if shared_with else Document.objects.filter(owner_id=user.pk)
 
 
 def document_for_user(user, public_id: str, request=None) -> Document:
@@ -136,14 +157,15 @@ def document_row(user, public_id: str, request=None) -> DocumentRow:
         document_for_user(user, public_id, request)  # raises Http404
     pk, *values = found[0]
     row = DocumentRow(pk, *values, tag_list=tuple(name for (name,) in _TAG_NAMES(pk)))
-    return _own_category_names(user, [row])[0]
+    return _own_category_names(user, [replace(row, shared=row.owner_id != user.pk)])[0]
 
 
 def user_totals(user) -> dict:
-    """Return the number of documents and bytes the user stores (cached until their documents change)."""
+    """Return the number of documents the user sees in their list (their own and those shared with them) and the
+    bytes they store themselves (cached until their documents change)."""
 
     def compute() -> dict:
-        totals = documents_for_user(user).aggregate(count=Count("id"), size=Sum("size"))
+        totals = _listable(user).aggregate(count=Count("id"), size=Sum("size", filter=Q(owner_id=user.pk)))
         return {"count": totals["count"], "size": totals["size"] or 0}
 
     return cache.cached(user.pk, "totals", compute)
@@ -202,7 +224,8 @@ def _rows(user, ids: list[int]) -> list[DocumentRow]:
         found.update((pk, values) for pk, *values in rows(user.pk, *padded))
         for document_id, name in tag_names(*padded):
             tags.setdefault(document_id, []).append(name)
-    return _own_category_names(user, [DocumentRow(pk, *found[pk], tag_list=tuple(tags.get(pk, ())))
+    return _own_category_names(user, [DocumentRow(pk, *found[pk], tag_list=tuple(tags.get(pk, ())),
+                                                  shared=found[pk][_OWNER_AT] != user.pk)
                                       for pk in ids if pk in found])
 
 
@@ -216,7 +239,9 @@ def _own_category_names(user, rows: list[DocumentRow]) -> list[DocumentRow]:
 
 
 def _filtered(user, query: ListQuery) -> QuerySet[Document]:
-    documents = documents_for_user(user)
+    documents = _listable(user)
+    if query.shared is not None:
+        documents = documents.exclude(owner_id=user.pk) if query.shared else documents.filter(owner_id=user.pk)
     if query.category:
         documents = documents.filter(category=query.category)
     if query.tag:
@@ -273,7 +298,8 @@ def document_page(user, query: ListQuery, page_number, *, page_size: int = PAGE_
 
 
 def any_filter(query: ListQuery) -> bool:
-    return bool(query.q or query.category or query.tag or query.date_from or query.date_to)
+    return bool(query.q or query.category or query.tag or query.date_from or query.date_to
+                or query.shared is not None)
 
 
 

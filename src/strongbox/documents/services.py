@@ -200,7 +200,7 @@ def document_update(*, document: Document, title: str | None = UNCHANGED, descri
             if tags is not UNCHANGED:
                 document.tags.set(_tags_for(document.owner, tags))
             document_index(document)
-            cache.bump(document.owner_id)
+            cache.bump_document(document)
     except IntegrityError as error:
         if _violates(error, TITLE_CONSTRAINT):
             raise TitleTaken() from None
@@ -235,7 +235,7 @@ def document_purge(*, document: Document, actor=None, if_version: int | None = N
         if actor is None or actor.pk != document.owner_id:
             detail += f" of {document.owner.get_username()}"
         audit.record(AuditEvent.Kind.DOCUMENT_DELETED, user=actor, detail=detail)
-        cache.bump(document.owner_id)
+        cache.bump_document(document)
         transaction.on_commit(lambda: _files_delete(names))
 
 
@@ -263,6 +263,7 @@ def document_index(document: Document) -> None:
     get_backend().index(IndexEntry(
         document_id=document.pk, owner_id=document.owner_id, title=document.title,
         description=document.description, tags=" ".join(tag.name for tag in document.tags.all()), body=body,
+        reader_ids=tuple(document.shares.values_list("user_id", flat=True)),
     ))
 
 
@@ -322,7 +323,7 @@ def _text_store(document_id: int, body: str, status: str, error: str, *, file_na
                                                        version=F("version") + 1)
         document.refresh_from_db(fields=["text_status", "text_error", "version"])
         document_index(document)
-        cache.bump(document.owner_id)
+        cache.bump_document(document)
         if was_pending:
             _notify_text_result(document, status, error)
 
@@ -338,7 +339,7 @@ def document_extraction_abandon(*, document_id: int, error: str) -> bool:
         error = error[:200]
         Document.objects.filter(pk=document.pk).update(text_status=TextStatus.FAILED, text_error=error,
                                                        version=F("version") + 1)
-        cache.bump(document.owner_id)
+        cache.bump_document(document)
         _notify_text_result(document, TextStatus.FAILED, error)
     metrics.EXTRACTIONS.labels("abandoned").inc()
     return True
@@ -420,7 +421,7 @@ def document_trash(*, document: Document, actor=None, if_version: int | None = N
             raise _conflict(document)
         get_backend().remove(document.pk)
         audit.record(AuditEvent.Kind.DOCUMENT_TRASHED, user=actor, detail=_document_detail(document, actor))
-        cache.bump(document.owner_id)
+        cache.bump_document(document)
     document.trashed_at = now
 
 
@@ -459,7 +460,7 @@ def document_restore(*, document: Document, actor=None) -> Document:
             if document.text_status == TextStatus.PENDING:
                 tasks.extract_document_text(document_id=document.pk, group=tasks.extraction_group(document.owner_id))
             audit.record(AuditEvent.Kind.DOCUMENT_RESTORED, user=actor, detail=_document_detail(document, actor))
-            cache.bump(document.owner_id)
+            cache.bump_document(document)
     except IntegrityError as error:  # a concurrent upload took the free title
         if _violates(error, TITLE_CONSTRAINT):
             raise TitleTaken() from None
@@ -536,7 +537,7 @@ def _file_replace(document: Document, source, *, number: int, actor, restored_fr
     _version_record(document, number=number, uploaded_by=actor, restored_from=restored_from)
     DocumentText.objects.filter(document_id=document.pk).delete()
     document_index(document)  # title, description and tags stay searchable while the new text is read
-    cache.bump(document.owner_id)
+    cache.bump_document(document)
     _file_replaced(document)
 
 

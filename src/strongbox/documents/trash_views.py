@@ -11,6 +11,7 @@ from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import VersionForm
 from strongbox.documents.models import DocumentVersion
 from strongbox.documents.uploads import upload_limit_mb
+from strongbox.sharing.selectors import require_owner
 
 
 @login_required
@@ -79,6 +80,7 @@ def version_upload(request, public_id: str):
     """Upload a new version: the same file checks, size limit and quota as an upload; a refused one comes back
     as this form with its message (400, or 413 for size and quota)."""
     document = selectors.document_for_user(request.user, public_id, request)
+    require_owner(request.user, document)  # a user it is shared with reads the versions, never replaces the file
     if request.method == "GET":
         return _version_page(request, document, VersionForm(), 200)
     form = VersionForm(request.POST, request.FILES)
@@ -113,6 +115,7 @@ def version_download(request, public_id: str, number: int):
 @require_POST
 def version_restore(request, public_id: str, number: int):
     document, _ = selectors.version_for_user(request.user, public_id, number, request)
+    require_owner(request.user, document)
     try:
         version = services.document_version_restore(document=document, number=number, actor=request.user)
     except (services.DocumentGone, DocumentVersion.DoesNotExist):

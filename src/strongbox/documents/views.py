@@ -11,10 +11,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 from strongbox.documents import cache, organize_views, selectors, services
 from strongbox.documents.detail import detail_context
 from strongbox.documents.downloads import document_file_response
-from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
+from strongbox.documents.forms import DENSITIES, SHARED_SCOPES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
 from strongbox.documents.htmx import hx_redirect, is_htmx, login_required_fragment, vary_on_htmx
 from strongbox.documents.uploads import upload_limit_mb
 from strongbox.lib import cookies
+from strongbox.sharing import selectors as sharing
 
 PREFERENCE_COOKIE_AGE = 365 * 24 * 3600
 SUGGEST_MIN_LENGTH = 2
@@ -36,7 +37,8 @@ def document_list(request):
     sort = data.get("sort") or ("" if data.get("q") else _remembered(request, "sort", SORTS))
     density = data.get("density") or _remembered(request, "density", DENSITIES) or DENSITIES[0]
     query = selectors.ListQuery(q=data.get("q", ""), category=data.get("category", ""), tag=data.get("tag", ""),
-                                date_from=data.get("date_from"), date_to=data.get("date_to"), sort=sort)
+                                date_from=data.get("date_from"), date_to=data.get("date_to"), sort=sort,
+                                shared=SHARED_SCOPES.get(data.get("shared", "")))
     params = request.GET.copy()
     params.pop("page", None)
     context = {"density": density, "params": params.urlencode(), "documents_url": request.path, "query": query,
@@ -109,7 +111,7 @@ def document_upload(request):
 @require_safe
 def document_detail(request, public_id: str):
     document = selectors.document_row(request.user, public_id, request)
-    return render(request, "documents/detail.html", detail_context(request.user, document))
+    return render(request, "documents/detail.html", detail_context(request, document))
 
 
 def _saved(form: EditForm, document, **changes):
@@ -142,12 +144,13 @@ def _current(document):
 @require_http_methods(["GET", "POST"])
 def document_edit(request, public_id: str):
     document = selectors.document_for_user(request.user, public_id, request)
+    sharing.require_editor(request.user, document)
     if request.method == "GET":
         initial = {"title": document.title, "description": document.description, "category": document.category,
                    "tags": ", ".join(tag.name for tag in document.tags.all())}
-        form = EditForm(initial=initial, owner=request.user, document=document)
+        form = EditForm(initial=initial, owner=document.owner, document=document)
         return render(request, "documents/edit.html", {"form": form, "document": document})
-    form = EditForm(request.POST, owner=request.user, document=document)
+    form = EditForm(request.POST, owner=document.owner, document=document)
     status = 400
     if form.is_valid():
         data = form.cleaned_data
@@ -166,6 +169,7 @@ def document_edit(request, public_id: str):
 @require_http_methods(["GET", "POST"])
 def document_delete(request, public_id: str):
     document = selectors.document_for_user(request.user, public_id, request)
+    sharing.require_owner(request.user, document)
     if request.method == "GET":
         return render(request, "documents/delete.html", {"document": document})
     try:
@@ -189,10 +193,11 @@ def document_download(request, public_id: str):
 def document_title(request, public_id: str):
     """Edit only the title: a form fragment in place of the heading for htmx, a small page otherwise."""
     document = selectors.document_for_user(request.user, public_id, request)
+    sharing.require_editor(request.user, document)
     if request.method == "GET":
-        return _title_form(request, document, TitleForm(initial={"title": document.title}, owner=request.user,
+        return _title_form(request, document, TitleForm(initial={"title": document.title}, owner=document.owner,
                                                         document=document), status=200)
-    form = TitleForm(request.POST, owner=request.user, document=document)
+    form = TitleForm(request.POST, owner=document.owner, document=document)
     status = 400
     if form.is_valid():
         # Only the title changes: the other fields keep their stored values, not the ones read here.

@@ -34,8 +34,10 @@ class Prepared:
             compiler = self._build(*self._placeholders).query.get_compiler(using=alias)
             sql, params = compiler.as_sql()
             slots = [self._placeholders.index(param) if param in self._placeholders else None for param in params]
-            if sorted(slot for slot in slots if slot is not None) != list(range(len(self._placeholders))):
-                raise ValueError(f"each placeholder must appear once among the compiled parameters: {params!r}")
+            # A placeholder may appear more than once (the user of "owned by or shared with the user").
+            if {slot for slot in slots if slot is not None} != set(range(len(self._placeholders))):
+                raise ValueError(f"each placeholder must appear at least once among the compiled parameters: "
+                                 f"{params!r}")
             compiled[alias] = compiler, sql, [(slot, param) for slot, param in zip(slots, params, strict=True)]
         return compiled[alias]
 

@@ -47,10 +47,13 @@ class IndexEntry:
     description: str
     tags: str
     body: str
+    # The other users the document is shared with (sharing.Share): their searches find it as the owner's do.
+    reader_ids: tuple[int, ...] = ()
 
 
 class SearchBackend(ABC):
-    """Full-text search over one owner's documents.
+    """Full-text search over the documents one user may read: the `owner_id` of every query is the searching
+    user, whose searches match the entries they own and those that list them among `reader_ids`.
 
     `search` returns document ids, best match first; `snippets` returns for some of those ids a short excerpt
     as HTML, escaped, with matched words in <mark>. Writes are upserts and are safe to repeat.

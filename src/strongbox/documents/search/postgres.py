@@ -31,26 +31,34 @@ CREATE_SQL = [
     "CREATE INDEX documents_search_pg_vector ON documents_search_pg USING gin (vector)",
     "CREATE INDEX documents_search_pg_owner ON documents_search_pg (owner_id)",
 ]
+# The users each document is shared with, whose searches find it too (migration 0013_sharing_search).
+READERS_SQL = [
+    "ALTER TABLE documents_search_pg ADD COLUMN IF NOT EXISTS reader_ids bigint[] NOT NULL DEFAULT '{}'",
+    "CREATE INDEX IF NOT EXISTS documents_search_pg_readers ON documents_search_pg USING gin (reader_ids)",
+]
+READERS_DROP_SQL = ["ALTER TABLE documents_search_pg DROP COLUMN IF EXISTS reader_ids"]
+# Whose searches find an entry: its owner's and its readers' ("owner_id = %s OR reader_ids @> ARRAY[%s]" in the
+# statements below). Parameters: the searching user's id, twice.
 DROP_SQL = ["DROP TABLE IF EXISTS documents_search_pg", "DROP TEXT SEARCH CONFIGURATION IF EXISTS strongbox_search"]
 
 UPSERT_SQL = """
-    INSERT INTO documents_search_pg (document_id, owner_id, title, tags, description, body)
-    VALUES (%s, %s, %s, %s, %s, %s)
-    ON CONFLICT (document_id) DO UPDATE SET owner_id = EXCLUDED.owner_id, title = EXCLUDED.title,
-        tags = EXCLUDED.tags, description = EXCLUDED.description, body = EXCLUDED.body
+    INSERT INTO documents_search_pg (document_id, owner_id, reader_ids, title, tags, description, body)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (document_id) DO UPDATE SET owner_id = EXCLUDED.owner_id, reader_ids = EXCLUDED.reader_ids,
+        title = EXCLUDED.title, tags = EXCLUDED.tags, description = EXCLUDED.description, body = EXCLUDED.body
 """
 DELETE_SQL = "DELETE FROM documents_search_pg WHERE document_id = %s"
 SEARCH_SQL = """
     SELECT document_id FROM documents_search_pg, to_tsquery('strongbox_search', %s) AS query
-    WHERE owner_id = %s AND vector @@ query
+    WHERE vector @@ query AND (owner_id = %s OR reader_ids @> ARRAY[%s]::bigint[])
     ORDER BY ts_rank(vector, query) DESC, document_id LIMIT %s OFFSET %s
 """
-MATCHING_SQL = ("SELECT document_id FROM documents_search_pg "
-                "WHERE vector @@ to_tsquery('strongbox_search', %s) AND owner_id = %s")
-NEWEST_SQL = ("SELECT document_id FROM documents_search_pg "
-              "WHERE vector @@ to_tsquery('strongbox_search', %s) AND owner_id = %s ORDER BY document_id DESC LIMIT %s")
-COUNT_SQL = ("SELECT count(*) FROM documents_search_pg "
-             "WHERE vector @@ to_tsquery('strongbox_search', %s) AND owner_id = %s")
+MATCHING_SQL = ("SELECT document_id FROM documents_search_pg WHERE vector @@ to_tsquery('strongbox_search', %s) "
+                "AND (owner_id = %s OR reader_ids @> ARRAY[%s]::bigint[])")
+NEWEST_SQL = ("SELECT document_id FROM documents_search_pg WHERE vector @@ to_tsquery('strongbox_search', %s) "
+              "AND (owner_id = %s OR reader_ids @> ARRAY[%s]::bigint[]) ORDER BY document_id DESC LIMIT %s")
+COUNT_SQL = ("SELECT count(*) FROM documents_search_pg WHERE vector @@ to_tsquery('strongbox_search', %s) "
+             "AND (owner_id = %s OR reader_ids @> ARRAY[%s]::bigint[])")
 # Prefer an excerpt of the file's text, which says more than the title the user already sees.
 SNIPPET_SQL = """
     SELECT document_id, CASE WHEN strpos(from_body, %s) > 0 THEN from_body ELSE from_all END
@@ -85,6 +93,9 @@ class PostgresSearchBackend(SqlSearchBackend):
             return None
         return " & ".join([f"'{term}':A" for term in terms[:-1]] + [f"'{terms[-1]}':*A"])
 
+    def match_params(self, expression: str, owner_id: int) -> list:
+        return [expression, owner_id, owner_id]
+
     def snippets(self, *, document_ids: list[int], query: str) -> dict[int, str]:
         expression = self.expression(query)
         if expression is None or not document_ids:
@@ -94,5 +105,6 @@ class PostgresSearchBackend(SqlSearchBackend):
 
     def index_many(self, entries: list[IndexEntry]) -> None:
         with self.writing().cursor() as cursor:
-            cursor.executemany(UPSERT_SQL, [[entry.document_id, entry.owner_id, entry.title, entry.tags,
-                                             entry.description, entry.body[:MAX_BODY_CHARS]] for entry in entries])
+            cursor.executemany(UPSERT_SQL, [[entry.document_id, entry.owner_id, list(entry.reader_ids), entry.title,
+                                             entry.tags, entry.description, entry.body[:MAX_BODY_CHARS]]
+                                            for entry in entries])

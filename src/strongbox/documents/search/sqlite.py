@@ -12,7 +12,8 @@ from strongbox.documents.search.base import MARK_END, MARK_START, IndexEntry, ev
 TABLE = "documents_fts"
 # The owner is a token of its own column ("u42"), so a query matches it in the index like any word: filtering on
 # an unindexed owner column instead read every match's row, most of a common term's cost (2 of 3 ms for 1,000
-# matches). Users' terms are confined to the other columns, so no search for "u42" can match owners.
+# matches). Users' terms are confined to the other columns, so no search for "u42" can match owners. The users a
+# document is shared with are tokens of the same column ("u42 u7"), so their searches match it the same way.
 CREATE_SQL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5("
     "owner, title, tags, description, body, "
@@ -53,6 +54,11 @@ def fold(term: str) -> str:
 
 def owner_token(owner_id: int) -> str:
     return f"u{int(owner_id)}"
+
+
+def owner_tokens(entry: IndexEntry) -> str:
+    """Return the owner column of an entry: a token for its owner and for every user it is shared with."""
+    return " ".join(owner_token(user_id) for user_id in (entry.owner_id, *entry.reader_ids))
 
 
 class SqliteSearchBackend(SqlSearchBackend):
@@ -104,5 +110,5 @@ class SqliteSearchBackend(SqlSearchBackend):
     def index_many(self, entries: list[IndexEntry]) -> None:
         with self.writing().cursor() as cursor:
             cursor.executemany(DELETE_SQL, [[entry.document_id] for entry in entries])
-            cursor.executemany(INSERT_SQL, [[entry.document_id, owner_token(entry.owner_id), entry.title, entry.tags,
+            cursor.executemany(INSERT_SQL, [[entry.document_id, owner_tokens(entry), entry.title, entry.tags,
                                              entry.description, entry.body] for entry in entries])
