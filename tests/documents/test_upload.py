@@ -84,7 +84,6 @@ def test_it_rejects_an_empty_file(alice_client, isolated_storage):
 
 
 @pytest.mark.parametrize(("fields", "field", "message"), [
-    ({"title": ""}, "title", "This field is required."),
     ({"title": "x" * 101}, "title", "at most 100 characters"),
     ({"category": "weapons"}, "category", "Select a valid choice."),
     ({"tags": ",".join(f"t{i}" for i in range(21))}, "tags", "at most 20 tags"),

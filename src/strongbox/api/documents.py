@@ -24,7 +24,7 @@ from strongbox.api.schemas import (
     Suggestion,
     UnreadCount,
 )
-from strongbox.documents import cache, selectors, services
+from strongbox.documents import cache, intake, selectors, services
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import SORTS, DocumentFieldsForm, UploadForm
 from strongbox.documents.models import Category, Document
@@ -36,10 +36,12 @@ UPLOAD_BODY = {
     "required": True,
     "content": {"multipart/form-data": {"schema": {
         "type": "object",
-        "required": ["title", "file"],
+        "required": ["file"],
         "additionalProperties": False,
         "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": 100},
+            "title": {"type": "string", "maxLength": 100,
+                      "description": "Omitted or empty: the file's name without its extension, made unique among your "
+                                     "documents (\"Invoice\", \"Invoice (2)\")."},
             "description": {"type": "string", "maxLength": 2000},
             "category": {"type": "string", "enum": list(Category.values)},
             "tags": {"type": "string", "maxLength": 1100, "description": "Comma-separated."},
@@ -188,9 +190,9 @@ def create_document(request: HttpRequest, response: HttpResponse):
         raise _invalid(form)
     data = form.cleaned_data
     try:
-        document = services.document_create(owner=request.user, title=data["title"],
-                                            description=data["description"], category=data["category"],
-                                            tags=data["tags"], upload=data["file"], kind=form.kind)
+        document = intake.document_create_named(owner=request.user, title=data["title"],
+                                                description=data["description"], category=data["category"],
+                                                tags=data["tags"], upload=data["file"], kind=form.kind).document
     except services.TitleTaken:
         raise _title_taken() from None
     except services.QuotaExceeded as error:

@@ -34,6 +34,10 @@ class SizeLimitUploadHandler(FileUploadHandler):
         self.received += len(raw_data)
         if self.received > settings.MAX_UPLOAD_SIZE:
             self.request.upload_too_large = True
+            # Which files: a post of several files answers for each one (bulk_views.py).
+            if not hasattr(self.request, "uploads_too_large"):
+                self.request.uploads_too_large = []
+            self.request.uploads_too_large.append(self.file_name)
             raise SkipFile()
         return raw_data
 

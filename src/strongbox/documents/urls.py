@@ -1,12 +1,14 @@
 from django.urls import path
 
-from strongbox.documents import views
+from strongbox.documents import bulk_views, views
 
 app_name = "documents"
 urlpatterns = [
     path("", views.document_list, name="list"),
     path("upload/", views.document_upload, name="upload"),
     path("suggest/", views.document_suggest, name="suggest"),
+    path("upload/file/", bulk_views.document_upload_file, name="upload_file"),
+    path("bulk/", bulk_views.document_bulk, name="bulk"),
     path("<str:public_id>/", views.document_detail, name="detail"),
     path("<str:public_id>/edit/", views.document_edit, name="edit"),
     path("<str:public_id>/title/", views.document_title, name="title"),

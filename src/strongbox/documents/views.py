@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from strongbox.documents import cache, selectors, services
+from strongbox.documents import bulk_views, cache, intake, selectors, services
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
 from strongbox.documents.htmx import hx_redirect, is_htmx, login_required_fragment, vary_on_htmx
@@ -58,7 +58,7 @@ def document_list(request):
         # Infinite scroll: the next page's cards and the pager that loads the page after it.
         response = HttpResponse(html, status=status)
     else:
-        response = render(request, "documents/list.html", {"content": html}, status=status)
+        response = render(request, "documents/list.html", {"content": html, **bulk_views.BAR_CONTEXT}, status=status)
     vary_on_htmx(response)
     for name in ("sort", "density"):
         if data.get(name):
@@ -78,6 +78,8 @@ def _upload_form(request, form: UploadForm, status: int):
 def document_upload(request):
     if request.method == "GET":
         return render(request, "documents/upload.html", {"form": UploadForm(owner=request.user)})
+    if bulk_views.is_batch(request):  # several files in one post (without JavaScript): a result for each
+        return bulk_views.upload_batch(request)
     form = UploadForm(request.POST, request.FILES, owner=request.user)
     if getattr(request, "upload_too_large", False):
         form.is_valid()
@@ -87,7 +89,8 @@ def document_upload(request):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            document = services.document_create(
+            # An empty title: the file's name, made unique (intake.py).
+            created = intake.document_create_named(
                 owner=request.user, title=data["title"], description=data["description"],
                 category=data["category"], tags=data["tags"], upload=data["file"], kind=form.kind)
         except services.TitleTaken as error:
@@ -96,7 +99,10 @@ def document_upload(request):
             form.add_error("file", str(error))
             return _upload_form(request, form, 413)
         else:
+            document = created.document
             messages.success(request, f"Uploaded “{document.title}”. Its text is being indexed.")
+            if created.duplicate_of is not None:
+                messages.warning(request, f"The same file was already uploaded as “{created.duplicate_of.title}”.")
             detail = reverse("documents:detail", args=[document.public_id])
             return hx_redirect(detail) if is_htmx(request) else redirect(detail)
     return _upload_form(request, form, 400)
