@@ -53,7 +53,7 @@ class FileResult:
 
 
 def _form_errors(form: UploadForm) -> str:
-    return " ".join(f"{'' if name in ('file', '__all__') else form.fields[name].label + ': '}{message}"
+    return " ".join(f"{'' if name in ('file', '__all__') else str(form[name].label) + ': '}{message}"
                     for name, errors in form.errors.items() for message in errors)
 
 
@@ -103,8 +103,8 @@ def document_upload_file(request):
     if not request.user.is_authenticated:
         return JsonResponse({"status": "refused", "message": "You are signed out. Sign in again and retry."},
                             status=401)
+    files = request.FILES.getlist("file")  # parses the body, which tells of files too large
     too_large = getattr(request, "uploads_too_large", [])
-    files = request.FILES.getlist("file")
     if too_large:
         result = _too_large(too_large[0])
     elif len(files) != 1:

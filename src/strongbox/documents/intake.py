@@ -17,9 +17,6 @@ TITLE_MAX = Document._meta.get_field("title").max_length
 # Room kept at the end of a title from a file name for " (9999)".
 NUMBER_ROOM = 7
 FALLBACK_TITLE = "Document"
-# Two uploads racing for the same next number: the loser retries with the one after. Bounded so a pathological
-# storm cannot keep a request looping.
-ATTEMPTS = 20
 _SEPARATORS = re.compile(r"[_\s]+")
 _NUMBERED = re.compile(r"^(?P<base>.*) \((?P<number>\d+)\)$")
 
@@ -28,6 +25,8 @@ def title_from_filename(filename: str) -> str:
     """Return a title for a file: its cleaned name without directories or extension, underscores as spaces,
     short enough to take a " (n)" suffix; "Document" when nothing is left."""
     name = clean_filename(filename, fallback_extension="x")
+    if name == "document.x":  # nothing was left of the name
+        return FALLBACK_TITLE
     stem, dot, _ = name.rpartition(".")
     stem = stem if dot and stem else name
     stem = unicodedata.normalize("NFC", _SEPARATORS.sub(" ", stem)).strip(" .-")
@@ -78,9 +77,6 @@ def document_create_named(*, owner, title: str, description: str, category: str,
     if title and not numbered:
         return Created(services.document_create(title=title, **fields), duplicate)
     base = title[:TITLE_MAX - NUMBER_ROOM].rstrip() if title else title_from_filename(upload.name)
-    for _ in range(ATTEMPTS - 1):
-        try:
-            return Created(services.document_create(title=next_free_title(owner, base), **fields), duplicate)
-        except services.TitleTaken:
-            continue  # taken by a concurrent upload since we looked: the next free one
-    return Created(services.document_create(title=next_free_title(owner, base), **fields), duplicate)
+    # Chosen inside document_create's transaction, after the owner's uploads are serialized, and chosen again
+    # if the insert still meets a title taken meanwhile.
+    return Created(services.document_create(title=lambda: next_free_title(owner, base), **fields), duplicate)

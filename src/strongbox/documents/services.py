@@ -4,6 +4,7 @@ import hashlib
 import logging
 import secrets
 import tempfile
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -121,10 +122,31 @@ def _check_quota(owner, size: int) -> None:
                                             "need to keep uploading.")
 
 
-def document_create(*, owner, title: str, description: str, category: str, tags: list[str],
-                    upload: UploadedFile, kind: FileKind) -> Document:
+TITLE_ATTEMPTS = 20
+
+
+def _insert_titled(title: "str | Callable[[], str]", **fields) -> Document:
+    """Insert the document row. A callable `title` is asked for a title once the owner's uploads are serialized
+    (document_create), and asked again when the insert still meets a title taken meanwhile (by a rename): each
+    try in a savepoint, so only that insert is undone (intake.document_create_named, "Invoice (2)")."""
+    if not callable(title):
+        return Document.objects.create(title=title, **fields)
+    for attempt in range(TITLE_ATTEMPTS):
+        chosen = title()
+        try:
+            with transaction.atomic():
+                return Document.objects.create(title=chosen, **fields)
+        except IntegrityError as error:
+            if not _violates(error, TITLE_CONSTRAINT) or attempt == TITLE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def document_create(*, owner, title: "str | Callable[[], str]", description: str, category: str,
+                    tags: list[str], upload: UploadedFile, kind: FileKind) -> Document:
     """Store an upload that passed validation and create its document; on any failure leave neither a file
-    nor a row behind. Text extraction is queued once the row is committed."""
+    nor a row behind. Text extraction is queued once the row is committed. `title` may be a function choosing
+    a free title (see _insert_titled)."""
     sha256 = _sha256(upload)
     name = default_storage.save(_blob_name(), upload)
     try:
@@ -132,8 +154,8 @@ def document_create(*, owner, title: str, description: str, category: str, tags:
             # Serialize an owner's uploads so two concurrent ones cannot both slip under the quota.
             get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
             _check_quota(owner, upload.size)
-            document = Document.objects.create(
-                owner=owner, title=title, description=description, category=category, file=name,
+            document = _insert_titled(
+                title, owner=owner, description=description, category=category, file=name,
                 original_filename=clean_filename(upload.name, fallback_extension=kind.extension),
                 extension=kind.extension, content_type=kind.content_type, size=upload.size, sha256=sha256,
             )
