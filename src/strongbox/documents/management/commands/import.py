@@ -2,7 +2,6 @@
 with a progress bar on a terminal, a line per file otherwise, and a summary. Run it again after an interruption:
 it imports only what is missing. Exit status 1 when a file was refused, 130 when interrupted."""
 
-import sys
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -41,7 +40,7 @@ class Command(BaseCommand):
             raise CommandError(f"Use at most {MAX_TAGS} tags.")
         files = list(files_under(paths))
         results = []
-        progress = _Progress(sys.stderr, len(files))
+        progress = _Progress(self.stderr, len(files))
         try:
             for path in files:
                 progress.step(path)
@@ -78,25 +77,27 @@ class Command(BaseCommand):
 class _Progress:
     """A bar redrawn in place on a terminal; a plain line per file when the output is a file or a pipe."""
 
-    def __init__(self, stream, total: int):
-        self.stream, self.total, self.count = stream, total, 0
-        self.tty = stream.isatty()
+    def __init__(self, output, total: int):
+        self.output, self.total, self.count = output, total, 0
+        self.tty = output.isatty()
+
+    def _write(self, text: str) -> None:
+        # Plain (the command's stderr is styled as errors on a terminal), no added newline, at once.
+        self.output.write(text, style_func=str, ending="")
+        self.output.flush()
 
     def step(self, path: Path) -> None:
         if self.tty:
             filled = BAR_WIDTH * self.count // max(self.total, 1)
             name = path.name if len(path.name) <= 40 else path.name[:39] + "…"
-            self.stream.write(f"\r\033[K[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {self.count}/{self.total} {name}")
-            self.stream.flush()
+            self._write(f"\r\033[K[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {self.count}/{self.total} {name}")
 
     def done(self, result) -> None:
         self.count += 1
         if not self.tty:
-            self.stream.write(f"{self.count}/{self.total} {result.outcome}: {result.path} ({result.message})\n")
-            self.stream.flush()
+            self._write(f"{self.count}/{self.total} {result.outcome}: {result.path} ({result.message})\n")
 
     def close(self) -> None:
         if self.tty:
-            self.stream.write(f"\r\033[K[{'#' * BAR_WIDTH}] {self.count}/{self.total}\n"
-                              if self.count == self.total else "\n")
-            self.stream.flush()
+            self._write(f"\r\033[K[{'#' * BAR_WIDTH}] {self.count}/{self.total}\n"
+                        if self.count == self.total else "\n")
