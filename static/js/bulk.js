@@ -28,7 +28,8 @@
   }
 
   function sizeLabel(bytes) {
-    return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1024)) + " KB";
+    if (bytes < 1024) return bytes + " B";
+    return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + " MB" : (bytes / 1024).toFixed(1) + " KB";
   }
 
   function item(list, file) {
@@ -155,7 +156,11 @@
     return target && target.closest ? target.closest("[data-drop-zone]") : null;
   }
 
-  document.querySelectorAll("[data-drop-zone] .drop-hint").forEach(function (hint) { hint.hidden = false; });
+  function showDropHints() {
+    document.querySelectorAll("[data-drop-zone] .drop-hint").forEach(function (hint) { hint.hidden = false; });
+  }
+  showDropHints();
+  document.addEventListener("htmx:afterSettle", showDropHints); // a refused upload's form, swapped in
 
   ["dragenter", "dragover"].forEach(function (name) {
     document.addEventListener(name, function (event) {
