@@ -120,8 +120,8 @@ def test_it_tags_the_documents_selected_on_the_list(page, live_server, user, doc
     bar = page.locator("#bulk-form")
     expect(bar).to_be_visible()
     expect(bar.locator(".bulk-actions")).to_be_hidden()  # nothing selected yet
-    page.check("input[aria-label='Select “Electricity March”']")
-    page.check("input[aria-label='Select “Electricity April”']")
+    page.get_by_role("checkbox", name="Electricity March").check()
+    page.get_by_role("checkbox", name="Electricity April").check()
     expect(bar.locator("[data-bulk-count]")).to_have_text("2 selected.")
     expect(bar.locator(".bulk-actions")).to_be_visible()
     page.select_option("#bulk-action", "tag")
@@ -159,7 +159,7 @@ def test_it_works_without_javascript(browser, live_server, user, documents):
     try:
         page = context.new_page()
         browser_sign_in(page, live_server.url, user.username)
-        page.check("input[aria-label='Select “First”']")
+        page.get_by_role("checkbox", name="First").check()
         page.select_option("#bulk-action", "category")
         page.select_option("#bulk-category", "letter")
         page.click("#bulk-form button:has-text('Apply')")
