@@ -90,6 +90,8 @@ def test_it_uploads_several_files_each_with_its_progress_and_result(page, live_s
     assert items.nth(1).locator(".warn a").get_attribute("href") == f"/documents/{earlier.public_id}/"
     expect(items.nth(2)).to_contain_text("larger than the 1000 B limit, so it was not sent")
     expect(page.locator(".batch-summary")).to_have_text("2 of 3 files uploaded.")
+    if width == "phone":
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
     titles = sorted(Document.objects.filter(owner=user).values_list("title", flat=True))
     assert titles == ["Bank statement", "Invoice March", "again"]
     assert all(t == ["inbox"] for t in ([tag.name for tag in d.tags.all()]
