@@ -409,7 +409,8 @@ FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
 FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
-DATA_UPLOAD_MAX_NUMBER_FILES = 1
+# Django's backstop: documents/uploads.py allows one file per request, BATCH_FILES (100) on the upload form.
+DATA_UPLOAD_MAX_NUMBER_FILES = 101
 QUOTA_DOCUMENTS = env_int("STRONGBOX_QUOTA_DOCUMENTS", 10_000, minimum=1)
 QUOTA_BYTES = env_size("STRONGBOX_QUOTA_BYTES", 5 * 1024**3)
 # Text-extraction results for one user within this many seconds of each other are one notification ("12 documents

@@ -47,6 +47,7 @@
   function oversize(form) {
     var input = form.querySelector("input[type=file]");
     var file = input && input.files && input.files[0];
+    if (input && input.files && input.files.length > 1) return ""; // several files: bulk.js checks each one
     var limit = Number(form.dataset.maxSize);
     if (file && limit && file.size > limit) {
       return "The file is larger than the " + form.dataset.maxSizeLabel + " limit, so it was not sent.";

@@ -65,7 +65,6 @@ def test_create_files_a_document_without_a_category_under_other_as_the_form_does
 
 
 @pytest.mark.parametrize(("fields", "status", "code"), [
-    ({"title": ""}, 400, "invalid_request"),
     ({"category": "nope"}, 400, "invalid_request"),
     ({"owner": "1"}, 400, "unknown_field"),
     ({"sha256": "0" * 64}, 400, "unknown_field"),

@@ -121,6 +121,7 @@ def delete_now(stored: Document) -> None:
 ])
 def test_a_document_deleted_meanwhile_answers_404(alice_client, uploaded, monkeypatch, route, data, headers):
     document = uploaded("txt", title="Lease")
+    alice_client.get(reverse("documents:list"))  # shows the upload's message, which the next page would show
     missing = alice_client.post(reverse(route, args=[MISSING]), data, headers=headers)
     after_read(monkeypatch, delete_now)
     response = alice_client.post(reverse(route, args=[document.public_id]),

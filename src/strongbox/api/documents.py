@@ -25,7 +25,7 @@ from strongbox.api.schemas import (
     Suggestion,
     UnreadCount,
 )
-from strongbox.documents import cache, categories, selectors, services
+from strongbox.documents import cache, categories, intake, selectors, services
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import SORTS, DocumentFieldsForm, UploadForm
 from strongbox.documents.models import Category, Document
@@ -38,10 +38,12 @@ UPLOAD_BODY = {
     "required": True,
     "content": {"multipart/form-data": {"schema": {
         "type": "object",
-        "required": ["title", "file"],
+        "required": ["file"],
         "additionalProperties": False,
         "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": 100},
+            "title": {"type": "string", "maxLength": 100,
+                      "description": "Omitted or empty: the file's name without its extension, made unique among your "
+                                     "documents (\"Invoice\", \"Invoice (2)\")."},
             "description": {"type": "string", "maxLength": 2000},
             "category": {"type": "string", "maxLength": 20, "default": Category.OTHER,
                          "description": CATEGORY_HELP + " Left out or empty: other, as the web form's default."},
@@ -213,9 +215,9 @@ def create_document(request: HttpRequest, response: HttpResponse):
         raise _invalid(form)
     data = form.cleaned_data
     try:
-        document = services.document_create(owner=request.user, title=data["title"],
-                                            description=data["description"], category=data["category"],
-                                            tags=data["tags"], upload=data["file"], kind=form.kind)
+        document = intake.document_create_named(owner=request.user, title=data["title"],
+                                                description=data["description"], category=data["category"],
+                                                tags=data["tags"], upload=data["file"], kind=form.kind).document
     except services.TitleTaken:
         raise _title_taken() from None
     except services.QuotaExceeded as error:

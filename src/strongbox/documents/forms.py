@@ -63,6 +63,8 @@ class DocumentFieldsForm(forms.Form):
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"]
+        if not title:  # only the upload form allows it: the title then comes from the file name (intake.py)
+            return title
         same = Document.objects.filter(owner=self.owner, title__iexact=title)
         if self.document is not None:
             same = same.exclude(pk=self.document.pk)
@@ -81,8 +83,24 @@ class DocumentFieldsForm(forms.Form):
         return tags
 
 
+class PickManyInput(forms.ClearableFileInput):
+    """A file input the browser lets pick several files. The form validates one file (the last); a post of
+    several is split into one form per file (bulk_views.py)."""
+
+    allow_multiple_selected = True
+
+    def value_from_datadict(self, data, files, name):
+        return files.get(name)
+
+
 class UploadForm(DocumentFieldsForm):
-    file = forms.FileField(allow_empty_file=False)
+    file = forms.FileField(allow_empty_file=False, widget=PickManyInput(attrs={"multiple": True}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left empty, the title is taken from the file name and made unique (intake.document_create_named).
+        self.fields["title"].required = False
+        self.fields["title"].help_text = "Leave empty to use the file name."
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -182,6 +200,17 @@ class ListFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("date_to", "The end date is before the start date.")
         return data
+
+    def list_query(self, sort: str | None = None):
+        """The validated search, filters and sort as the selectors take them (`sort`: the one to use instead of
+        the query string's, e.g. a remembered one). Call after is_valid() returned True."""
+        from strongbox.documents.selectors import ListQuery
+
+        data = self.cleaned_data
+        return ListQuery(q=data.get("q", ""), category=data.get("category", ""), tag=data.get("tag", ""),
+                         date_from=data.get("date_from"), date_to=data.get("date_to"),
+                         sort=data.get("sort", "") if sort is None else sort,
+                         shared=SHARED_SCOPES.get(data.get("shared", "")))
 
 
 class VersionForm(forms.Form):

@@ -54,11 +54,6 @@ def notes_for_document(document: Document) -> list[Note]:
     return list(Note.objects.filter(document_id=document.pk).select_related("author"))
 
 
-def notes_text(document_id: int) -> str:
-    """Return the text of a document's notes, oldest first, for its search index entry."""
-    return "\n".join(Note.objects.filter(document_id=document_id).order_by("created_at", "id")
-                     .values_list("body", flat=True))
-
 
 def clean_body(body: str) -> str:
     body = (body or "").strip()

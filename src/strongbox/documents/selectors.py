@@ -302,6 +302,20 @@ def any_filter(query: ListQuery) -> bool:
                 or query.shared is not None)
 
 
+def document_ids_matching(user, query: ListQuery, *, limit: int) -> list[int]:
+    """Return the ids of up to `limit` of the user's documents matching `query` (all of them, not one page), in
+    the list's order: the selection "all matching" of a bulk action, re-run on the server."""
+    documents = _filtered(user, query)
+    if query.q:
+        matching = get_backend().matching(owner_id=user.pk, query=query.q)
+        if matching is None:
+            return []
+        # The backend's statement is a literal; the user's terms are bound parameters.
+        documents = documents.filter(id__in=RawSQL(*matching))  # noqa: S611  # nosec B611
+    ordering = ORDERINGS.get(query.sort or "-created", ORDERINGS["-created"])
+    return list(documents.order_by(*ordering).values_list("id", flat=True)[:limit])
+
+
 
 
 def notifications_for_user(user, *, limit: int = 20) -> list[Notification]:

@@ -4,6 +4,7 @@ import hashlib
 import logging
 import secrets
 import tempfile
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,8 +20,7 @@ from strongbox.accounts import audit
 from strongbox.accounts.models import AuditEvent
 from strongbox.documents import cache, notification_groups, tasks
 from strongbox.documents.extract.runner import ExtractionFailed, run_extraction, time_limit
-from strongbox.documents.models import Document, DocumentText, DocumentVersion, Notification, Tag, TextStatus
-from strongbox.documents.notes import notes_text
+from strongbox.documents.models import Document, DocumentText, DocumentVersion, Note, Notification, Tag, TextStatus
 from strongbox.documents.search import IndexEntry, get_backend
 from strongbox.lib.filenames import clean_filename
 from strongbox.lib.sniff import FileKind
@@ -133,10 +133,31 @@ def _check_quota(owner, size: int, *, documents: int = 1) -> None:
                                             "need to keep uploading.")
 
 
-def document_create(*, owner, title: str, description: str, category: str, tags: list[str],
-                    upload: UploadedFile, kind: FileKind) -> Document:
+TITLE_ATTEMPTS = 20
+
+
+def _insert_titled(title: "str | Callable[[], str]", **fields) -> Document:
+    """Insert the document row. A callable `title` is asked for a title once the owner's uploads are serialized
+    (document_create), and asked again when the insert still meets a title taken meanwhile (by a rename): each
+    try in a savepoint, so only that insert is undone (intake.document_create_named, "Invoice (2)")."""
+    if not callable(title):
+        return Document.objects.create(title=title, **fields)
+    for _ in range(TITLE_ATTEMPTS - 1):
+        chosen = title()
+        try:
+            with transaction.atomic():
+                return Document.objects.create(title=chosen, **fields)
+        except IntegrityError as error:
+            if not _violates(error, TITLE_CONSTRAINT):
+                raise
+    return Document.objects.create(title=title(), **fields)  # the last try: TitleTaken if it fails too
+
+
+def document_create(*, owner, title: "str | Callable[[], str]", description: str, category: str,
+                    tags: list[str], upload: UploadedFile, kind: FileKind) -> Document:
     """Store an upload that passed validation and create its document; on any failure leave neither a file
-    nor a row behind. Text extraction is queued once the row is committed."""
+    nor a row behind. Text extraction is queued once the row is committed. `title` may be a function choosing
+    a free title (see _insert_titled)."""
     sha256 = _sha256(upload)
     name = default_storage.save(_blob_name(), upload)
     try:
@@ -144,8 +165,8 @@ def document_create(*, owner, title: str, description: str, category: str, tags:
             # Serialize an owner's uploads so two concurrent ones cannot both slip under the quota.
             get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
             _check_quota(owner, upload.size)
-            document = Document.objects.create(
-                owner=owner, title=title, description=description, category=category, file=name,
+            document = _insert_titled(
+                title, owner=owner, description=description, category=category, file=name,
                 original_filename=clean_filename(upload.name, fallback_extension=kind.extension),
                 extension=kind.extension, content_type=kind.content_type, size=upload.size, sha256=sha256,
             )
@@ -255,16 +276,33 @@ def tombstones_purge(*, older_than: timedelta | None = None) -> int:
     return per_model.get(Document._meta.label, 0)
 
 
+def index_entries(document_ids: list[int]) -> list[IndexEntry]:
+    """Return the search index entries of these documents as stored now: title, description, tags, extracted
+    text, notes and the users they are shared with; five queries however many there are."""
+    from strongbox.sharing.models import Share  # sharing's models build on this app's
+
+    bodies = dict(DocumentText.objects.filter(document_id__in=document_ids).values_list("document_id", "body"))
+    notes: dict[int, list[str]] = {}
+    for document_id, body in (Note.objects.filter(document_id__in=document_ids)
+                              .order_by("document_id", "created_at", "id").values_list("document_id", "body")):
+        notes.setdefault(document_id, []).append(body)
+    readers: dict[int, list[int]] = {}
+    for document_id, user_id in Share.objects.filter(document_id__in=document_ids).values_list("document_id",
+                                                                                              "user_id"):
+        readers.setdefault(document_id, []).append(user_id)
+    documents = Document.with_tombstones.filter(id__in=document_ids).prefetch_related("tags")
+    return [IndexEntry(
+        document_id=document.pk, owner_id=document.owner_id, title=document.title,
+        description=document.description, tags=" ".join(tag.name for tag in document.tags.all()),
+        # Notes are searched as part of the body (documents/notes.py), so the backends' schema stays as it is.
+        body="\n".join(part for part in (bodies.get(document.pk, ""), *notes.get(document.pk, ())) if part),
+        reader_ids=tuple(readers.get(document.pk, ())),
+    ) for document in documents]
+
+
 def document_index(document: Document) -> None:
     """Write the document's current title, description, tags, extracted text and notes to the search index."""
-    body = DocumentText.objects.filter(document=document).values_list("body", flat=True).first() or ""
-    # Notes are searched as part of the body (documents/notes.py), so the backends' schema stays as it is.
-    body = "\n".join(part for part in (body, notes_text(document.pk)) if part)
-    get_backend().index(IndexEntry(
-        document_id=document.pk, owner_id=document.owner_id, title=document.title,
-        description=document.description, tags=" ".join(tag.name for tag in document.tags.all()), body=body,
-        reader_ids=tuple(document.shares.values_list("user_id", flat=True)),
-    ))
+    get_backend().index_many(index_entries([document.pk]))
 
 
 def document_extract_text(*, document_id: int) -> None:

@@ -4,6 +4,7 @@ written to a temporary file, so nothing reads the bytes again before they are st
 import hashlib
 
 from django.conf import settings
+from django.core.exceptions import TooManyFilesSent
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, TemporaryFileUploadHandler
 from django.http import HttpRequest
 from django.urls import reverse
@@ -11,11 +12,23 @@ from django.urls import reverse
 from strongbox.ops import metrics
 from strongbox.ops.views import BodyTooLarge, bad_request
 
+# Files one post of the upload form may carry (several files without JavaScript, docs/bulk-work.md); every
+# other request one. settings.DATA_UPLOAD_MAX_NUMBER_FILES is Django's backstop above this.
+BATCH_FILES = 100
+BATCH_PATH = "/documents/upload/"
 # A multipart body carries the form fields and boundaries besides the file itself.
 FORM_OVERHEAD = 1024 * 1024
 # Django's parser reads the body in the smallest chunk_size of the handlers. Its 64 KB default costs about 10 %
 # of a large upload in per-chunk work; 256 KB saves most of it, and larger chunks nothing more (bench/files.py).
 CHUNK = 256 * 1024
+
+
+class TooManyFiles(TooManyFilesSent):
+    """More files than the request may carry: one, or BATCH_FILES for the upload form."""
+
+    def __init__(self, allowed: int):
+        self.allowed = allowed
+        super().__init__(f"At most {allowed} file(s) per request.")
 
 
 class SizeLimitUploadHandler(FileUploadHandler):
@@ -30,11 +43,19 @@ class SizeLimitUploadHandler(FileUploadHandler):
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
         self.received = 0
+        self.request.files_started = getattr(self.request, "files_started", 0) + 1
+        allowed = BATCH_FILES if self.request.path_info == BATCH_PATH else 1
+        if self.request.files_started > allowed:
+            raise TooManyFiles(allowed)
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received > settings.MAX_UPLOAD_SIZE:
             self.request.upload_too_large = True
+            # Which files: a post of several files answers for each one (bulk_views.py).
+            if not hasattr(self.request, "uploads_too_large"):
+                self.request.uploads_too_large = []
+            self.request.uploads_too_large.append(self.file_name)
             raise SkipFile()
         return raw_data
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from strongbox.documents import organize_views, trash_views, views
+from strongbox.documents import bulk_views, organize_views, trash_views, views
 
 app_name = "documents"
 urlpatterns = [
@@ -18,6 +18,8 @@ urlpatterns = [
     path("categories/", organize_views.category_list, name="categories"),
     path("categories/<str:slug>/rename/", organize_views.category_rename, name="category_rename"),
     path("categories/<str:slug>/delete/", organize_views.category_delete, name="category_delete"),
+    path("upload/file/", bulk_views.document_upload_file, name="upload_file"),
+    path("bulk/", bulk_views.document_bulk, name="bulk"),
     path("<str:public_id>/", views.document_detail, name="detail"),
     path("<str:public_id>/edit/", views.document_edit, name="edit"),
     path("<str:public_id>/title/", views.document_title, name="title"),

@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from strongbox.documents import cache, organize_views, selectors, services
+from strongbox.documents import bulk_views, cache, intake, organize_views, selectors, services
 from strongbox.documents.detail import detail_context
 from strongbox.documents.downloads import document_file_response
-from strongbox.documents.forms import DENSITIES, SHARED_SCOPES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
+from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
 from strongbox.documents.htmx import hx_redirect, is_htmx, login_required_fragment, vary_on_htmx
 from strongbox.documents.uploads import upload_limit_mb
 from strongbox.lib import cookies
@@ -36,9 +36,7 @@ def document_list(request):
     # without an explicit sort shows the best matches first.
     sort = data.get("sort") or ("" if data.get("q") else _remembered(request, "sort", SORTS))
     density = data.get("density") or _remembered(request, "density", DENSITIES) or DENSITIES[0]
-    query = selectors.ListQuery(q=data.get("q", ""), category=data.get("category", ""), tag=data.get("tag", ""),
-                                date_from=data.get("date_from"), date_to=data.get("date_to"), sort=sort,
-                                shared=SHARED_SCOPES.get(data.get("shared", "")))
+    query = form.list_query(sort) if valid else selectors.ListQuery(sort=sort)
     params = request.GET.copy()
     params.pop("page", None)
     context = {"density": density, "params": params.urlencode(), "documents_url": request.path, "query": query,
@@ -63,7 +61,8 @@ def document_list(request):
         # Infinite scroll: the next page's cards and the pager that loads the page after it.
         response = HttpResponse(html, status=status)
     else:
-        response = render(request, "documents/list.html", {"content": html}, status=status)
+        response = render(request, "documents/list.html", {"content": html, **bulk_views.bar_context(request.user)},
+                          status=status)
     vary_on_htmx(response)
     for name in ("sort", "density"):
         if data.get(name):
@@ -83,6 +82,8 @@ def _upload_form(request, form: UploadForm, status: int):
 def document_upload(request):
     if request.method == "GET":
         return render(request, "documents/upload.html", {"form": UploadForm(owner=request.user)})
+    if bulk_views.is_batch(request):  # several files in one post (without JavaScript): a result for each
+        return bulk_views.upload_batch(request)
     form = UploadForm(request.POST, request.FILES, owner=request.user)
     if getattr(request, "upload_too_large", False):
         form.is_valid()
@@ -92,7 +93,8 @@ def document_upload(request):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            document = services.document_create(
+            # An empty title: the file's name, made unique (intake.py).
+            created = intake.document_create_named(
                 owner=request.user, title=data["title"], description=data["description"],
                 category=data["category"], tags=data["tags"], upload=data["file"], kind=form.kind)
         except services.TitleTaken as error:
@@ -101,7 +103,10 @@ def document_upload(request):
             form.add_error("file", str(error))
             return _upload_form(request, form, 413)
         else:
+            document = created.document
             messages.success(request, f"Uploaded “{document.title}”. Its text is being indexed.")
+            if created.duplicate_of is not None:
+                messages.warning(request, f"The same file was already uploaded as “{created.duplicate_of.title}”.")
             detail = reverse("documents:detail", args=[document.public_id])
             return hx_redirect(detail) if is_htmx(request) else redirect(detail)
     return _upload_form(request, form, 400)

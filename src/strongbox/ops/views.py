@@ -143,7 +143,9 @@ def refusal(exception: Exception | None) -> Refusal:
         return Refusal(413, "fields_too_large", f"The form fields or JSON body are larger than "
                        f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB (only a file may be larger).")
     if isinstance(exception, TooManyFilesSent):
-        return Refusal(400, "too_many_files", "Send one file per upload, in the part named 'file'.")
+        allowed = getattr(exception, "allowed", 1)  # the upload form takes several (documents/uploads.py)
+        return Refusal(400, "too_many_files", "Send one file per upload, in the part named 'file'." if allowed == 1
+                       else f"Send at most {allowed} files at once.")
     if isinstance(exception, TooManyFieldsSent):
         return Refusal(400, "too_many_fields",
                        f"The form has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
