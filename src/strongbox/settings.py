@@ -428,6 +428,24 @@ EXTRACT_MIN_SECONDS = env_int("STRONGBOX_EXTRACT_MIN_SECONDS", 5, minimum=1)
 EXTRACT_SECONDS_PER_MB = env_int("STRONGBOX_EXTRACT_SECONDS_PER_MB", 20, minimum=0)
 EXTRACT_MAX_PAGES = env_int("STRONGBOX_EXTRACT_MAX_PAGES", 2000, minimum=1)
 EXTRACTIONS_PER_OWNER = env_int("STRONGBOX_EXTRACTIONS_PER_OWNER", 1, minimum=1)
+# Previews and OCR (docs/previews-and-ocr.md): page images of at most PREVIEW_MAX_PAGES pages, images of at most
+# PREVIEW_MAX_PIXELS pixels, rendered in the extraction's limited child in PREVIEW_TIMEOUT at most; text recognised
+# with Tesseract in OCR_LANGUAGES (installed tesseract-ocr-LANG packages, joined by "+") within OCR_TIMEOUT, on at
+# most OCR_MAX_PAGES pages of a PDF without a text layer.
+PREVIEW_MAX_PAGES = env_int("STRONGBOX_PREVIEW_MAX_PAGES", 50, minimum=1)
+PREVIEW_MAX_PIXELS = env_int("STRONGBOX_PREVIEW_MAX_PIXELS", 50_000_000, minimum=1_000_000)
+PREVIEW_TIMEOUT = env_int("STRONGBOX_PREVIEW_TIMEOUT", 60, minimum=5)
+OCR = env_bool("STRONGBOX_OCR", True)
+OCR_LANGUAGES = env_str("STRONGBOX_OCR_LANGUAGES", "eng+deu+fra")
+if not re.fullmatch(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*", OCR_LANGUAGES):
+    raise ImproperlyConfigured("STRONGBOX_OCR_LANGUAGES must be Tesseract language names joined by '+', "
+                               "e.g. eng+deu+fra.")
+OCR_TESSERACT = env_str("STRONGBOX_TESSERACT", "tesseract")
+OCR_TIMEOUT = env_int("STRONGBOX_OCR_TIMEOUT", 60, minimum=5)
+OCR_MAX_PAGES = env_int("STRONGBOX_OCR_MAX_PAGES", 20, minimum=1)
+if JOB_LEASE_SECONDS <= max(EXTRACT_TIMEOUT + OCR_TIMEOUT + 5, PREVIEW_TIMEOUT):
+    raise ImproperlyConfigured("STRONGBOX_JOB_LEASE_SECONDS must be longer than STRONGBOX_EXTRACT_TIMEOUT plus "
+                               "STRONGBOX_OCR_TIMEOUT, and than STRONGBOX_PREVIEW_TIMEOUT.")
 # The API: requests per minute per key or signed-in user, and per client address for unauthenticated calls.
 API_RATE_LIMIT = env_int("STRONGBOX_API_RATE_LIMIT", 600, minimum=1)
 API_ANONYMOUS_RATE_LIMIT = env_int("STRONGBOX_API_ANONYMOUS_RATE_LIMIT", 60, minimum=1)

@@ -62,6 +62,13 @@ class DocumentRow:
     version: int
     created_at: datetime
     updated_at: datetime
+    # Previews and OCR (documents/previews.py): what the list's thumbnails and the detail page need, in the same row.
+    text_source: str
+    preview_status: str
+    preview_key: str
+    preview_pages: int
+    preview_error: str
+    page_count: int | None
     tag_list: tuple[str, ...] = ()
 
     @property

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from strongbox.accounts import audit
 from strongbox.accounts.models import AuditEvent
-from strongbox.documents import cache, tasks
-from strongbox.documents.extract.runner import ExtractionFailed, run_extraction, time_limit
-from strongbox.documents.models import Document, DocumentText, Notification, Tag, TextStatus
+from strongbox.documents import cache, previews, tasks
+from strongbox.documents.extract.runner import ExtractionFailed, run_document_extraction, time_limit
+from strongbox.documents.models import Document, DocumentText, Notification, PreviewStatus, Tag, TextSource, TextStatus
 from strongbox.documents.search import IndexEntry, get_backend
 from strongbox.lib.filenames import clean_filename
 from strongbox.lib.sniff import FileKind
@@ -136,12 +136,14 @@ def document_create(*, owner, title: str, description: str, category: str, tags:
                 owner=owner, title=title, description=description, category=category, file=name,
                 original_filename=clean_filename(upload.name, fallback_extension=kind.extension),
                 extension=kind.extension, content_type=kind.content_type, size=upload.size, sha256=sha256,
+                preview_status=PreviewStatus.PENDING,
             )
             document.tags.set(_tags_for(owner, tags))
             document_index(document)
             cache.bump(owner.pk)
             # A durable job, in this transaction; the owner's group, so their uploads cannot take every worker.
             tasks.extract_document_text(document_id=document.pk, group=tasks.extraction_group(owner.pk))
+            tasks.render_document_previews(document_id=document.pk, group=tasks.extraction_group(owner.pk))
     except IntegrityError as error:
         default_storage.delete(name)
         if _violates(error, TITLE_CONSTRAINT):
@@ -203,6 +205,7 @@ def document_delete(*, document: Document, actor=None, if_version: int | None = 
     DocumentGone if it was deleted meanwhile; VersionConflict if `if_version` is given and no longer current.
     """
     name = document.file.name
+    preview = (document.preview_key, document.preview_pages)
     now = timezone.now()
     with transaction.atomic():
         rows = Document.objects.filter(pk=document.pk)
@@ -220,6 +223,7 @@ def document_delete(*, document: Document, actor=None, if_version: int | None = 
         audit.record(AuditEvent.Kind.DOCUMENT_DELETED, user=actor, detail=detail)
         cache.bump(document.owner_id)
         transaction.on_commit(lambda: default_storage.delete(name))
+        transaction.on_commit(lambda: previews.previews_delete(name, *preview))
 
 
 def tombstones_purge(*, older_than: timedelta | None = None) -> int:
@@ -243,7 +247,8 @@ def document_extract_text(*, document_id: int) -> None:
     the same time; a damaged file marks the document as unreadable instead of raising.
 
     The child may take EXTRACT_MIN_SECONDS plus EXTRACT_SECONDS_PER_MB for each MB of the file (at most
-    EXTRACT_TIMEOUT) and read EXTRACT_MAX_PAGES pages of a PDF."""
+    EXTRACT_TIMEOUT) and read EXTRACT_MAX_PAGES pages of a PDF; then, when OCR is on (previews.ocr_options), it
+    recognises the text of an image or of PDF pages without a text layer within OCR_TIMEOUT."""
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return
@@ -253,14 +258,18 @@ def document_extract_text(*, document_id: int) -> None:
                 copy.write(chunk)
         copy.flush()
         try:
-            body, status, error = run_extraction(
+            result = run_document_extraction(
                 copy.name, document.extension, timeout=_extraction_time_limit(document.size),
-                memory_bytes=settings.EXTRACT_MEMORY, max_pages=settings.EXTRACT_MAX_PAGES), TextStatus.READY, ""
+                memory_bytes=settings.EXTRACT_MEMORY, max_pages=settings.EXTRACT_MAX_PAGES,
+                ocr=previews.ocr_options())
+            body, source, status, error = result["text"], result["source"], TextStatus.READY, ""
+            if result.get("ocr_error"):
+                log.info("OCR failed for document %s: %s", document.pk, result["ocr_error"])
         except ExtractionFailed as failure:
             log.info("text extraction failed for document %s: %s", document.pk, failure)
-            body, status, error = "", TextStatus.FAILED, str(failure)[:200]
+            body, source, status, error = "", TextSource.NONE, TextStatus.FAILED, str(failure)[:200]
     metrics.EXTRACTIONS.labels("failed" if error else "text" if body.strip() else "empty").inc()
-    _text_store(document_id, body, status, error)
+    _text_store(document_id, body, status, error, source)
 
 
 def _extraction_time_limit(size: int) -> float:
@@ -269,7 +278,7 @@ def _extraction_time_limit(size: int) -> float:
                       maximum=settings.EXTRACT_TIMEOUT)
 
 
-def _text_store(document_id: int, body: str, status: str, error: str) -> None:
+def _text_store(document_id: int, body: str, status: str, error: str, source: str = TextSource.NONE) -> None:
     """Store an extraction's result on the document as it is now, not as it was when extraction began.
 
     Extraction takes up to EXTRACT_TIMEOUT, during which the owner may rename or delete the document, or another
@@ -281,11 +290,11 @@ def _text_store(document_id: int, body: str, status: str, error: str) -> None:
         if document is None:
             return  # Deleted while we were reading it.
         stored = DocumentText.objects.filter(document=document).values_list("body", flat=True).first()
-        if (document.text_status, document.text_error, stored) == (status, error, body):
+        if (document.text_status, document.text_error, document.text_source, stored) == (status, error, source, body):
             return  # an earlier run stored the same result
         was_pending = document.text_status == TextStatus.PENDING
         DocumentText.objects.update_or_create(document=document, defaults={"body": body})
-        Document.objects.filter(pk=document.pk).update(text_status=status, text_error=error,
+        Document.objects.filter(pk=document.pk).update(text_status=status, text_error=error, text_source=source,
                                                        version=F("version") + 1)
         document.refresh_from_db(fields=["text_status", "text_error", "version"])
         document_index(document)

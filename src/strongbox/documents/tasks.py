@@ -33,6 +33,28 @@ def extract_document_text(document_id: int) -> None:
     document_extract_text(document_id=document_id)
 
 
+def _previews_abandoned(*, document_id: int, error: str) -> None:
+    from strongbox.documents.previews import document_previews_abandon
+
+    document_previews_abandon(document_id=document_id, error=error)
+
+
+@job(max_attempts=3, retry_delay=10, give_up=_previews_abandoned, per_group=_extractions_per_owner)
+def render_document_previews(document_id: int) -> None:
+    from strongbox.documents.previews import document_previews_render
+
+    document_previews_render(document_id=document_id)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+@once_per_interval(10 * 60)
+def queue_missing_previews() -> None:
+    """Documents stored before previews existed get theirs, a batch at a time."""
+    from strongbox.documents.previews import previews_queue_missing
+
+    previews_queue_missing()
+
+
 @db_periodic_task(crontab(minute="*/30"))
 @once_per_interval(30 * 60)
 def remove_orphan_files() -> None:

@@ -13,4 +13,6 @@ urlpatterns = [
     path("<str:public_id>/heading/", views.document_heading, name="heading"),
     path("<str:public_id>/delete/", views.document_delete, name="delete"),
     path("<str:public_id>/download/", views.document_download, name="download"),
+    path("<str:public_id>/preview/thumb/", views.document_preview, name="thumbnail"),
+    path("<str:public_id>/preview/<int:page>/", views.document_preview, name="preview_page"),
 ]

@@ -78,20 +78,32 @@ def extract_document(path: str, extension: str, *, max_pages: int | None = None,
 
     if extension in _WITHOUT_TEXT:
         layer_read()
-        budget = recognition.OcrBudget(ocr.seconds)
-        text = recognition.image_text(path, tesseract=ocr.tesseract, languages=ocr.languages, budget=budget,
-                                      max_pixels=ocr.max_pixels)
+        try:
+            text = recognition.image_text(path, tesseract=ocr.tesseract, languages=ocr.languages,
+                                          budget=recognition.OcrBudget(ocr.seconds), max_pixels=ocr.max_pixels)
+        except Exception as exc:  # noqa: BLE001 - OCR is a bonus: an image it cannot read still has no text
+            return {"text": "", "source": NONE, "ocr_pages": 0, "ocr_error": _reason(exc)}
         return {"text": text, "source": OCR if text.strip() else NONE, "ocr_pages": 1}
     from strongbox.documents.extract.pdf import pdf_page_texts
 
     pages = pdf_page_texts(path, max_pages=max_pages)
     layer_read()
-    budget = recognition.OcrBudget(ocr.seconds)
     scanned = [index for index, text in pages if len("".join(text.split())) < _MIN_LAYER_CHARACTERS]
-    recognised = recognition.pdf_pages_text(path, scanned[:ocr.max_pages], tesseract=ocr.tesseract,
-                                            languages=ocr.languages, budget=budget) if scanned else {}
-    texts = [recognised.get(index) or text for index, text in pages]
-    text = "\n\n".join(texts)
+    recognised, error = {}, None
+    if scanned:
+        try:
+            recognised = recognition.pdf_pages_text(path, scanned[:ocr.max_pages], tesseract=ocr.tesseract,
+                                                    languages=ocr.languages, budget=recognition.OcrBudget(ocr.seconds))
+        except Exception as exc:  # noqa: BLE001 - the text layer read above is still the document's text
+            error = _reason(exc)
+    text = "\n\n".join(recognised.get(index) or text for index, text in pages)
     from_ocr = any(recognised.get(index, "").strip() for index in scanned)
     source = OCR if from_ocr else LAYER if text.strip() else NONE
-    return {"text": text, "source": source, "ocr_pages": len(recognised)}
+    result = {"text": text, "source": source, "ocr_pages": len(recognised)}
+    if error:
+        result["ocr_error"] = error
+    return result
+
+
+def _reason(exc: Exception) -> str:
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:200]
