@@ -170,8 +170,12 @@ def document_previews_abandon(*, document_id: int, error: str) -> None:
 # --- OCR settings -------------------------------------------------------------------------------------------------
 
 @memoize
+def _which(program: str) -> str | None:
+    return shutil.which(program)
+
+
 def _tesseract() -> str | None:
-    return shutil.which(settings.OCR_TESSERACT)
+    return _which(settings.OCR_TESSERACT)
 
 
 def ocr_availability() -> str:

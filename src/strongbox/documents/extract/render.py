@@ -37,7 +37,10 @@ def open_image(path: str, *, max_pixels: int) -> Image.Image:
     Image.MAX_IMAGE_PIXELS = max_pixels
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        image = Image.open(path)
+        try:
+            image = Image.open(path)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ValueError(f"the image is too large to preview (more than {max_pixels:,} pixels)") from None
         if image.format not in ("PNG", "JPEG"):
             raise ValueError(f"not a PNG or JPEG image ({image.format})")
         width, height = image.size
