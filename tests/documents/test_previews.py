@@ -4,10 +4,12 @@ checks and an ETag, shown on the list's cards (constant queries) and the detail 
 import io
 import struct
 import zlib
+from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from fpdf import FPDF
@@ -246,6 +248,33 @@ def test_deleting_a_document_deletes_its_previews(add, alice_client, isolated_st
     with django_capture_on_commit_callbacks(execute=True):
         alice_client.post(reverse("documents:delete", args=[document.public_id]))
     assert stored_files(isolated_storage, previews=True) == []
+
+
+def test_a_new_file_gets_new_previews_and_the_old_ones_go(add, isolated_storage,
+                                                          django_capture_on_commit_callbacks):
+    """What a new version does: replace the file, then queue the previews naming the file it replaced."""
+    document = add("two.pdf", pdf_pages(2))
+    old_file = document.file.name
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        new_file = isolated_storage.save(f"{old_file}-v2", ContentFile(pdf_pages(3)))
+        Document.objects.filter(pk=document.pk).update(file=new_file)
+        previews.document_previews_queue(document, previous_file=old_file)
+    document.refresh_from_db()
+    assert (document.preview_status, document.preview_pages) == (PreviewStatus.READY, 3)
+    assert preview_files(isolated_storage) == sorted(previews.preview_name(new_file, document.preview_key, page)
+                                                     for page in range(4))
+
+
+def test_the_sweep_removes_previews_no_document_shows(add, isolated_storage):
+    document = add(*FILES["png"])
+    kept = preview_files(isolated_storage)
+    stray = previews.preview_name(document.file.name, "0123456789abcdef", previews.THUMBNAIL)
+    gone = previews.preview_name("documents/zz/nodocument", "0123456789abcdef", 1)
+    for name in (stray, gone):
+        isolated_storage.save(name, ContentFile(b"x"))
+    assert previews.orphan_previews_remove(older_than=timedelta(hours=1)) == 0  # too recent: maybe in progress
+    assert previews.orphan_previews_remove(older_than=timedelta(seconds=-60)) == 2
+    assert preview_files(isolated_storage) == kept
 
 
 def test_the_command_queues_documents_without_previews(add, django_capture_on_commit_callbacks, capsys):

@@ -11,7 +11,8 @@ clock limits, parent-death); a file it cannot render ends as PreviewStatus.FAILE
 page.
 
 For the code of other features:
-- `document_previews_queue(document)`: (re)render a document's previews, e.g. after a new version replaced its file.
+- `document_previews_queue(document, previous_file=old_name)`: render a document's previews again, e.g. in the
+  transaction where a new version replaced its file (the old images are deleted once that commits).
 - `image_response(request, document, page)`: the image response for a Document, WITHOUT any access check (the
   caller has made it), e.g. for a public share link's page.
 """
@@ -20,6 +21,7 @@ import logging
 import secrets
 import shutil
 import tempfile
+from datetime import timedelta
 from functools import cache as memoize
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from django.db import transaction
 from django.db.models.functions import Length, Substr
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 
 from strongbox.documents import cache, tasks
@@ -68,11 +71,23 @@ def previews_delete(blob_name: str, key: str, pages: int) -> None:
 
 # --- rendering ------------------------------------------------------------------------------------------------
 
-def document_previews_queue(document: Document) -> None:
-    """Render the document's previews again in the background (after its file changed, or to fill in missing
-    ones); the list shows the placeholder meanwhile. Call it inside the transaction that changed the file."""
+def document_previews_queue(document: Document, *, previous_file: str | None = None) -> None:
+    """Render the document's previews again in the background; the list shows the placeholder meanwhile, and the
+    images of the previous rendering are deleted once this commits.
+
+    Call it inside the transaction that changed the document's file (a new version), naming the file it had
+    before as `previous_file` (the old images are stored beside that one), or with no `previous_file` to render
+    the same file again (e.g. for documents that never had previews)."""
     with transaction.atomic():
-        Document.objects.filter(pk=document.pk).update(preview_status=PreviewStatus.PENDING)
+        row = (Document.objects.select_for_update().filter(pk=document.pk)
+               .values("file", "preview_key", "preview_pages").first())
+        if row is None:
+            return
+        Document.objects.filter(pk=document.pk).update(preview_status=PreviewStatus.PENDING, preview_key="",
+                                                       preview_pages=0, preview_error="")
+        if row["preview_key"]:
+            old = (previous_file or row["file"], row["preview_key"], row["preview_pages"])
+            transaction.on_commit(lambda: previews_delete(*old))
         tasks.render_document_previews(document_id=document.pk, group=tasks.extraction_group(document.owner_id))
         cache.bump(document.owner_id)
 
@@ -165,6 +180,34 @@ def document_previews_abandon(*, document_id: int, error: str) -> None:
             return
         Document.objects.filter(pk=document_id).update(preview_status=PreviewStatus.FAILED, preview_error=error[:200])
         cache.bump(document.owner_id)
+
+
+def orphan_previews_remove(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Delete preview images no document shows (left by a worker killed between storing and recording them, or
+    by a deletion whose storage was unreachable), older than `older_than`; return how many."""
+    from strongbox.documents.services import BLOB_PREFIX
+
+    cutoff = timezone.now() - older_than
+    removed = 0
+    try:
+        folders, _ = default_storage.listdir(BLOB_PREFIX)
+    except FileNotFoundError:
+        return 0
+    for folder in folders:
+        directories, _ = default_storage.listdir(f"{BLOB_PREFIX}/{folder}")
+        blobs = [f"{BLOB_PREFIX}/{folder}/{name.removesuffix('.preview')}"
+                 for name in directories if name.endswith(".preview")]
+        current = dict(Document.objects.filter(file__in=blobs).values_list("file", "preview_key"))
+        for blob in blobs:
+            for key in default_storage.listdir(f"{blob}.preview")[0]:
+                if key == current.get(blob):
+                    continue
+                base = f"{blob}.preview/{key}"
+                for name in default_storage.listdir(base)[1]:
+                    if default_storage.get_modified_time(f"{base}/{name}") < cutoff:
+                        default_storage.delete(f"{base}/{name}")
+                        removed += 1
+    return removed
 
 
 # --- OCR settings -------------------------------------------------------------------------------------------------

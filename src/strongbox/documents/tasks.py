@@ -58,9 +58,11 @@ def queue_missing_previews() -> None:
 @db_periodic_task(crontab(minute="*/30"))
 @once_per_interval(30 * 60)
 def remove_orphan_files() -> None:
+    from strongbox.documents.previews import orphan_previews_remove
     from strongbox.documents.services import orphan_files_remove
 
     orphan_files_remove()
+    orphan_previews_remove()
 
 
 @db_periodic_task(crontab(hour="4", minute="17"))
