@@ -345,3 +345,12 @@ def test_image_response_serves_a_document_without_a_user_check(add, rf):
     document = add(*FILES["png"])
     response = previews.image_response(rf.get("/"), document, previews.THUMBNAIL)
     assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+
+
+def test_the_detail_page_says_when_the_preview_is_being_prepared(alice, alice_client):
+    document = Document.objects.create(owner=alice, title="Waiting", file="documents/x/waiting", extension="pdf",
+                                       original_filename="a.pdf", content_type="application/pdf", size=1,
+                                       sha256="0" * 64, preview_status=PreviewStatus.PENDING)
+    page = alice_client.get(reverse("documents:detail", args=[document.public_id]))
+    assert page.status_code == 200 and b"The preview is being prepared" in page.content
+    assert alice_client.get(thumbnail_url(document)).status_code == 404
