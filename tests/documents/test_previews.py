@@ -354,3 +354,17 @@ def test_the_detail_page_says_when_the_preview_is_being_prepared(alice, alice_cl
     page = alice_client.get(reverse("documents:detail", args=[document.public_id]))
     assert page.status_code == 200 and b"The preview is being prepared" in page.content
     assert alice_client.get(thumbnail_url(document)).status_code == 404
+
+
+def test_an_owners_extraction_and_rendering_share_one_slot(alice, bob, settings):
+    """One user's uploads take EXTRACTIONS_PER_OWNER worker threads in all, not that many per kind of work."""
+    from strongbox.documents import tasks
+    from strongbox.ops import jobs
+
+    settings.EXTRACTIONS_PER_OWNER = 1
+    extraction = tasks.extract_document_text(document_id=1, group=tasks.extraction_group(alice.pk))
+    rendering = tasks.render_document_previews(document_id=1, group=tasks.extraction_group(alice.pk))
+    others = tasks.render_document_previews(document_id=2, group=tasks.extraction_group(bob.pk))
+    assert jobs._claim(extraction.pk) is not None  # running
+    assert jobs._claim(rendering.pk) is None  # alice's slot is taken
+    assert jobs._claim(others.pk) is not None  # bob's is free

@@ -26,7 +26,13 @@ def _extractions_per_owner() -> int:
     return settings.EXTRACTIONS_PER_OWNER
 
 
-@job(max_attempts=3, retry_delay=10, give_up=_extraction_abandoned, per_group=_extractions_per_owner)
+# An owner's text extractions and preview renderings share their EXTRACTIONS_PER_OWNER slots: both run untrusted
+# files in the limited child, and one user's uploads must leave the other worker threads to everyone else.
+OWNER_FILE_WORK = "owner-file-work"
+
+
+@job(max_attempts=3, retry_delay=10, give_up=_extraction_abandoned, per_group=_extractions_per_owner,
+     shares_slots_with=OWNER_FILE_WORK)
 def extract_document_text(document_id: int) -> None:
     from strongbox.documents.services import document_extract_text
 
@@ -39,7 +45,8 @@ def _previews_abandoned(*, document_id: int, error: str) -> None:
     document_previews_abandon(document_id=document_id, error=error)
 
 
-@job(max_attempts=3, retry_delay=10, give_up=_previews_abandoned, per_group=_extractions_per_owner)
+@job(max_attempts=3, retry_delay=10, give_up=_previews_abandoned, per_group=_extractions_per_owner,
+     shares_slots_with=OWNER_FILE_WORK)
 def render_document_previews(document_id: int) -> None:
     from strongbox.documents.previews import document_previews_render
 
