@@ -26,8 +26,8 @@ PAGE_BOX = (1000, 2000)
 IMAGE_BOX = (1600, 1600)
 WEBP_QUALITY = 80
 TEXT_EXTENSIONS = frozenset({"txt", "md", "csv", "docx", "xlsx"})
-_CARD_LINES = 18
-_CARD_COLUMNS = 34
+_CARD_LINES = 13
+_CARD_COLUMNS = 24
 _LABELS = {"txt": "TEXT", "md": "MARKDOWN", "csv": "CSV", "docx": "WORD", "xlsx": "EXCEL"}
 
 
@@ -109,14 +109,14 @@ def text_card(text: str, extension: str) -> Image.Image:
     card = Image.new("RGB", THUMB_BOX, "white")
     draw = ImageDraw.Draw(card)
     draw.rectangle((0, 0, THUMB_BOX[0] - 1, THUMB_BOX[1] - 1), outline=(210, 214, 222))
-    draw.rectangle((0, 0, THUMB_BOX[0] - 1, 34), fill=(238, 242, 255))
-    draw.text((12, 8), _LABELS.get(extension, extension.upper()), fill=(53, 56, 205), font=_font(16))
-    font = _font(11)
+    draw.rectangle((0, 0, THUMB_BOX[0] - 1, 58), fill=(238, 242, 255))
+    draw.text((14, 12), _LABELS.get(extension, extension.upper()), fill=(53, 56, 205), font=_font(30))
+    font = _font(15)
     lines = [line.expandtabs(4)[:_CARD_COLUMNS] for line in text.splitlines()[:_CARD_LINES]]
-    y = 44
+    y = 70
     for line in lines:
-        draw.text((12, y), line, fill=(29, 35, 48), font=font)
-        y += 15
+        draw.text((14, y), line, fill=(29, 35, 48), font=font)
+        y += 19
     return card
 
 
