@@ -1,6 +1,7 @@
 """Strongbox settings: one module, every knob read from the environment (see docs/configuration.md)."""
 
 import base64
+import os
 import re
 import secrets
 from importlib.metadata import version as _package_version
@@ -434,18 +435,21 @@ EXTRACTIONS_PER_OWNER = env_int("STRONGBOX_EXTRACTIONS_PER_OWNER", 1, minimum=1)
 # most OCR_MAX_PAGES pages of a PDF without a text layer.
 PREVIEW_MAX_PAGES = env_int("STRONGBOX_PREVIEW_MAX_PAGES", 50, minimum=1)
 PREVIEW_MAX_PIXELS = env_int("STRONGBOX_PREVIEW_MAX_PIXELS", 50_000_000, minimum=1_000_000)
-PREVIEW_TIMEOUT = env_int("STRONGBOX_PREVIEW_TIMEOUT", 60, minimum=5)
+# The defaults of both timeouts shrink to fit a short STRONGBOX_JOB_LEASE_SECONDS; values set explicitly must fit it.
+PREVIEW_TIMEOUT = env_int("STRONGBOX_PREVIEW_TIMEOUT", max(1, min(60, JOB_LEASE_SECONDS - 1)), minimum=1)
 OCR = env_bool("STRONGBOX_OCR", True)
 OCR_LANGUAGES = env_str("STRONGBOX_OCR_LANGUAGES", "eng+deu+fra")
 if not re.fullmatch(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*", OCR_LANGUAGES):
     raise ImproperlyConfigured("STRONGBOX_OCR_LANGUAGES must be Tesseract language names joined by '+', "
                                "e.g. eng+deu+fra.")
 OCR_TESSERACT = env_str("STRONGBOX_TESSERACT", "tesseract")
-OCR_TIMEOUT = env_int("STRONGBOX_OCR_TIMEOUT", 60, minimum=5)
+OCR_TIMEOUT = env_int("STRONGBOX_OCR_TIMEOUT", max(1, min(60, JOB_LEASE_SECONDS - EXTRACT_TIMEOUT - 5)), minimum=1)
 OCR_MAX_PAGES = env_int("STRONGBOX_OCR_MAX_PAGES", 20, minimum=1)
-if JOB_LEASE_SECONDS <= max(EXTRACT_TIMEOUT + OCR_TIMEOUT + 5, PREVIEW_TIMEOUT):
+if ("STRONGBOX_OCR_TIMEOUT" in os.environ and JOB_LEASE_SECONDS < EXTRACT_TIMEOUT + OCR_TIMEOUT + 5) or (
+        "STRONGBOX_PREVIEW_TIMEOUT" in os.environ and JOB_LEASE_SECONDS <= PREVIEW_TIMEOUT):
     raise ImproperlyConfigured("STRONGBOX_JOB_LEASE_SECONDS must be longer than STRONGBOX_EXTRACT_TIMEOUT plus "
-                               "STRONGBOX_OCR_TIMEOUT, and than STRONGBOX_PREVIEW_TIMEOUT.")
+                               "STRONGBOX_OCR_TIMEOUT (and 5 s), and than STRONGBOX_PREVIEW_TIMEOUT, or a job still "
+                               "running would be started a second time.")
 # The API: requests per minute per key or signed-in user, and per client address for unauthenticated calls.
 API_RATE_LIMIT = env_int("STRONGBOX_API_RATE_LIMIT", 600, minimum=1)
 API_ANONYMOUS_RATE_LIMIT = env_int("STRONGBOX_API_ANONYMOUS_RATE_LIMIT", 60, minimum=1)
