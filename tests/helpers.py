@@ -19,8 +19,11 @@ def make_user(username: str, password_hash: str, **extra) -> User:
     return User.objects.create(username=username, email=f"{username}@example.com", password=password_hash, **extra)
 
 
-def stored_files(storage) -> list[str]:
-    """Return the name of every file in a file store (a local directory or an S3 bucket)."""
+def stored_files(storage, *, previews: bool = False) -> list[str]:
+    """Return the name of every file in a file store (a local directory or an S3 bucket): the documents' files,
+    and with `previews` also their preview images (under "<file>.preview/", documents/previews.py)."""
+    if not previews:
+        return [name for name in stored_files(storage, previews=True) if ".preview/" not in name]
 
     def walk(prefix: str):
         directories, files = storage.listdir(prefix)
@@ -33,6 +36,11 @@ def stored_files(storage) -> list[str]:
         return sorted(walk(""))
     except FileNotFoundError:  # a local store nothing was ever saved to
         return []
+
+
+def preview_files(storage) -> list[str]:
+    """Return the names of the preview images in a file store."""
+    return [name for name in stored_files(storage, previews=True) if ".preview/" in name]
 
 
 def upload(client, *, filename: str = "notes.txt", content: bytes = b"plain words here\n", **fields):

@@ -106,8 +106,10 @@ class Installation:
                  f"the worker did not start: {log_tail(process.log)}", process=process)
         return process
 
-    def pending_jobs(self) -> int:
-        return self.query("SELECT count(*) FROM ops_job")[0][0]
+    def pending_jobs(self, kind: str = "") -> int:
+        """Return how many jobs are left (of the kinds whose name ends with `kind`, when given)."""
+        assert kind.replace("_", "").isalnum() or not kind
+        return self.query(f"SELECT count(*) FROM ops_job WHERE kind LIKE '%{kind}'")[0][0]  # noqa: S608
 
     def stop_processes(self) -> None:
         """Stop every server and worker started so far (SIGTERM, then SIGKILL after 30 s)."""

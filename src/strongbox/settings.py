@@ -1,6 +1,7 @@
 """Strongbox settings: one module, every knob read from the environment (see docs/configuration.md)."""
 
 import base64
+import os
 import re
 import secrets
 from importlib.metadata import version as _package_version
@@ -443,6 +444,27 @@ EXTRACT_MIN_SECONDS = env_int("STRONGBOX_EXTRACT_MIN_SECONDS", 5, minimum=1)
 EXTRACT_SECONDS_PER_MB = env_int("STRONGBOX_EXTRACT_SECONDS_PER_MB", 20, minimum=0)
 EXTRACT_MAX_PAGES = env_int("STRONGBOX_EXTRACT_MAX_PAGES", 2000, minimum=1)
 EXTRACTIONS_PER_OWNER = env_int("STRONGBOX_EXTRACTIONS_PER_OWNER", 1, minimum=1)
+# Previews and OCR (docs/previews-and-ocr.md): page images of at most PREVIEW_MAX_PAGES pages, images of at most
+# PREVIEW_MAX_PIXELS pixels, rendered in the extraction's limited child in PREVIEW_TIMEOUT at most; text recognised
+# with Tesseract in OCR_LANGUAGES (installed tesseract-ocr-LANG packages, joined by "+") within OCR_TIMEOUT, on at
+# most OCR_MAX_PAGES pages of a PDF without a text layer.
+PREVIEW_MAX_PAGES = env_int("STRONGBOX_PREVIEW_MAX_PAGES", 50, minimum=1)
+PREVIEW_MAX_PIXELS = env_int("STRONGBOX_PREVIEW_MAX_PIXELS", 50_000_000, minimum=1_000_000)
+# The defaults of both timeouts shrink to fit a short STRONGBOX_JOB_LEASE_SECONDS; values set explicitly must fit it.
+PREVIEW_TIMEOUT = env_int("STRONGBOX_PREVIEW_TIMEOUT", max(1, min(60, JOB_LEASE_SECONDS - 1)), minimum=1)
+OCR = env_bool("STRONGBOX_OCR", True)
+OCR_LANGUAGES = env_str("STRONGBOX_OCR_LANGUAGES", "eng+deu+fra")
+if not re.fullmatch(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*", OCR_LANGUAGES):
+    raise ImproperlyConfigured("STRONGBOX_OCR_LANGUAGES must be Tesseract language names joined by '+', "
+                               "e.g. eng+deu+fra.")
+OCR_TESSERACT = env_str("STRONGBOX_TESSERACT", "tesseract")
+OCR_TIMEOUT = env_int("STRONGBOX_OCR_TIMEOUT", max(1, min(60, JOB_LEASE_SECONDS - EXTRACT_TIMEOUT - 5)), minimum=1)
+OCR_MAX_PAGES = env_int("STRONGBOX_OCR_MAX_PAGES", 20, minimum=1)
+if ("STRONGBOX_OCR_TIMEOUT" in os.environ and JOB_LEASE_SECONDS < EXTRACT_TIMEOUT + OCR_TIMEOUT + 5) or (
+        "STRONGBOX_PREVIEW_TIMEOUT" in os.environ and JOB_LEASE_SECONDS <= PREVIEW_TIMEOUT):
+    raise ImproperlyConfigured("STRONGBOX_JOB_LEASE_SECONDS must be longer than STRONGBOX_EXTRACT_TIMEOUT plus "
+                               "STRONGBOX_OCR_TIMEOUT (and 5 s), and than STRONGBOX_PREVIEW_TIMEOUT, or a job still "
+                               "running would be started a second time.")
 # The API: requests per minute per key or signed-in user, and per client address for unauthenticated calls.
 API_RATE_LIMIT = env_int("STRONGBOX_API_RATE_LIMIT", 600, minimum=1)
 API_ANONYMOUS_RATE_LIMIT = env_int("STRONGBOX_API_ANONYMOUS_RATE_LIMIT", 60, minimum=1)

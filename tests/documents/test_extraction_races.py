@@ -27,7 +27,7 @@ def pending(alice_client):
 
 def during_extraction(monkeypatch, action) -> None:
     """Run `action` while the next extraction is reading the file, then let it finish."""
-    extract = services.run_extraction
+    extract = services.run_document_extraction
     done = []
 
     def extracting(*args, **kwargs):
@@ -36,7 +36,7 @@ def during_extraction(monkeypatch, action) -> None:
             action()
         return extract(*args, **kwargs)
 
-    monkeypatch.setattr(services, "run_extraction", extracting)
+    monkeypatch.setattr(services, "run_document_extraction", extracting)
 
 
 def found(user, q: str) -> list[str]:

@@ -28,6 +28,21 @@ class TextStatus(models.TextChoices):
     FAILED = "failed", "Could not read text"
 
 
+class TextSource(models.TextChoices):
+    """Where a document's text came from (strongbox.documents.extract.LAYER/OCR/NONE)."""
+
+    LAYER = "layer", "Text layer"
+    OCR = "ocr", "OCR"
+    NONE = "none", "No text"
+
+
+class PreviewStatus(models.TextChoices):
+    NONE = "none", "No preview yet"  # documents from before previews, until the periodic job queues them
+    PENDING = "pending", "Preparing preview"
+    READY = "ready", "Preview ready"
+    FAILED = "failed", "No preview"
+
+
 class Tag(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=50)
@@ -84,6 +99,14 @@ class Document(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set while the document is in the trash (docs/trash-and-versions.md); purged TRASH_DAYS after.
     trashed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    text_source = models.CharField(max_length=5, choices=TextSource.choices, default=TextSource.NONE)
+    # Previews (documents/previews.py): stored beside the file under names made of its blob name and preview_key,
+    # a new random key for each rendering; preview_pages page images (PDF pages, or the scaled image).
+    preview_status = models.CharField(max_length=10, choices=PreviewStatus.choices, default=PreviewStatus.NONE)
+    preview_key = models.CharField(max_length=16, blank=True)
+    preview_pages = models.PositiveIntegerField(default=0)
+    preview_error = models.CharField(max_length=200, blank=True)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
 
     objects = LiveDocuments()
     in_trash = TrashedDocuments()

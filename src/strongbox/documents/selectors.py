@@ -69,6 +69,13 @@ class DocumentRow:
     updated_at: datetime
     owner_id: int
     owner_name: str
+    # Previews and OCR (documents/previews.py): what the list's thumbnails and the detail page need, in the same row.
+    text_source: str
+    preview_status: str
+    preview_key: str
+    preview_pages: int
+    preview_error: str
+    page_count: int | None
     tag_list: tuple[str, ...] = ()
     category_name: str = ""  # the name of a user's own category (_own_category_names)
     shared: bool = False  # shared with the user reading it, who does not own it

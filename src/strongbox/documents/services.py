@@ -18,9 +18,19 @@ from django.utils import timezone
 
 from strongbox.accounts import audit
 from strongbox.accounts.models import AuditEvent
-from strongbox.documents import cache, notification_groups, tasks
-from strongbox.documents.extract.runner import ExtractionFailed, run_extraction, time_limit
-from strongbox.documents.models import Document, DocumentText, DocumentVersion, Note, Notification, Tag, TextStatus
+from strongbox.documents import cache, notification_groups, previews, tasks
+from strongbox.documents.extract.runner import ExtractionFailed, run_document_extraction, time_limit
+from strongbox.documents.models import (
+    Document,
+    DocumentText,
+    DocumentVersion,
+    Note,
+    Notification,
+    PreviewStatus,
+    Tag,
+    TextSource,
+    TextStatus,
+)
 from strongbox.documents.search import IndexEntry, get_backend
 from strongbox.lib.filenames import clean_filename
 from strongbox.lib.sniff import FileKind
@@ -169,6 +179,7 @@ def document_create(*, owner, title: "str | Callable[[], str]", description: str
                 title, owner=owner, description=description, category=category, file=name,
                 original_filename=clean_filename(upload.name, fallback_extension=kind.extension),
                 extension=kind.extension, content_type=kind.content_type, size=upload.size, sha256=sha256,
+                preview_status=PreviewStatus.PENDING,
             )
             document.tags.set(_tags_for(owner, tags))
             _version_record(document, number=1, uploaded_by=owner)
@@ -176,6 +187,7 @@ def document_create(*, owner, title: "str | Callable[[], str]", description: str
             cache.bump(owner.pk)
             # A durable job, in this transaction; the owner's group, so their uploads cannot take every worker.
             tasks.extract_document_text(document_id=document.pk, group=tasks.extraction_group(owner.pk))
+            tasks.render_document_previews(document_id=document.pk, group=tasks.extraction_group(owner.pk))
     except IntegrityError as error:
         default_storage.delete(name)
         if _violates(error, TITLE_CONSTRAINT):
@@ -236,6 +248,7 @@ def document_purge(*, document: Document, actor=None, if_version: int | None = N
 
     DocumentGone if it was deleted meanwhile; VersionConflict if `if_version` is given and no longer current.
     """
+    preview = (document.file.name, document.preview_key, document.preview_pages)
     now = timezone.now()
     with transaction.atomic():
         rows = Document.with_tombstones.filter(pk=document.pk, deleted_at__isnull=True)
@@ -258,6 +271,7 @@ def document_purge(*, document: Document, actor=None, if_version: int | None = N
         audit.record(AuditEvent.Kind.DOCUMENT_DELETED, user=actor, detail=detail)
         cache.bump_document(document)
         transaction.on_commit(lambda: _files_delete(names))
+        transaction.on_commit(lambda: previews.previews_delete(*preview))
 
 
 def _files_delete(names) -> None:
@@ -310,7 +324,8 @@ def document_extract_text(*, document_id: int) -> None:
     the same time; a damaged file marks the document as unreadable instead of raising.
 
     The child may take EXTRACT_MIN_SECONDS plus EXTRACT_SECONDS_PER_MB for each MB of the file (at most
-    EXTRACT_TIMEOUT) and read EXTRACT_MAX_PAGES pages of a PDF."""
+    EXTRACT_TIMEOUT) and read EXTRACT_MAX_PAGES pages of a PDF; then, when OCR is on (previews.ocr_options), it
+    recognises the text of an image or of PDF pages without a text layer within OCR_TIMEOUT."""
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return
@@ -321,14 +336,18 @@ def document_extract_text(*, document_id: int) -> None:
                 copy.write(chunk)
         copy.flush()
         try:
-            body, status, error = run_extraction(
+            result = run_document_extraction(
                 copy.name, document.extension, timeout=_extraction_time_limit(document.size),
-                memory_bytes=settings.EXTRACT_MEMORY, max_pages=settings.EXTRACT_MAX_PAGES), TextStatus.READY, ""
+                memory_bytes=settings.EXTRACT_MEMORY, max_pages=settings.EXTRACT_MAX_PAGES,
+                ocr=previews.ocr_options())
+            body, source, status, error = result["text"], result["source"], TextStatus.READY, ""
+            if result.get("ocr_error"):
+                log.info("OCR failed for document %s: %s", document.pk, result["ocr_error"])
         except ExtractionFailed as failure:
             log.info("text extraction failed for document %s: %s", document.pk, failure)
-            body, status, error = "", TextStatus.FAILED, str(failure)[:200]
+            body, source, status, error = "", TextSource.NONE, TextStatus.FAILED, str(failure)[:200]
     metrics.EXTRACTIONS.labels("failed" if error else "text" if body.strip() else "empty").inc()
-    _text_store(document_id, body, status, error, file_name=file_name)
+    _text_store(document_id, body, status, error, source, file_name=file_name)
 
 
 def _extraction_time_limit(size: int) -> float:
@@ -337,7 +356,8 @@ def _extraction_time_limit(size: int) -> float:
                       maximum=settings.EXTRACT_TIMEOUT)
 
 
-def _text_store(document_id: int, body: str, status: str, error: str, *, file_name: str | None = None) -> None:
+def _text_store(document_id: int, body: str, status: str, error: str, source: str = TextSource.NONE, *,
+                file_name: str | None = None) -> None:
     """Store an extraction's result on the document as it is now, not as it was when extraction began.
 
     Extraction takes up to EXTRACT_TIMEOUT, during which the owner may rename or delete the document, or another
@@ -353,11 +373,11 @@ def _text_store(document_id: int, body: str, status: str, error: str, *, file_na
         if file_name is not None and document.file.name != file_name:
             return  # An outdated file's text: the current version's extraction is queued.
         stored = DocumentText.objects.filter(document=document).values_list("body", flat=True).first()
-        if (document.text_status, document.text_error, stored) == (status, error, body):
+        if (document.text_status, document.text_error, document.text_source, stored) == (status, error, source, body):
             return  # an earlier run stored the same result
         was_pending = document.text_status == TextStatus.PENDING
         DocumentText.objects.update_or_create(document=document, defaults={"body": body})
-        Document.objects.filter(pk=document.pk).update(text_status=status, text_error=error,
+        Document.objects.filter(pk=document.pk).update(text_status=status, text_error=error, text_source=source,
                                                        version=F("version") + 1)
         document.refresh_from_db(fields=["text_status", "text_error", "version"])
         document_index(document)
@@ -497,6 +517,9 @@ def document_restore(*, document: Document, actor=None) -> Document:
             document_index(document)
             if document.text_status == TextStatus.PENDING:
                 tasks.extract_document_text(document_id=document.pk, group=tasks.extraction_group(document.owner_id))
+            if document.preview_status == PreviewStatus.PENDING:  # its rendering skipped it while in the trash
+                tasks.render_document_previews(document_id=document.pk,
+                                               group=tasks.extraction_group(document.owner_id))
             audit.record(AuditEvent.Kind.DOCUMENT_RESTORED, user=actor, detail=_document_detail(document, actor))
             cache.bump_document(document)
     except IntegrityError as error:  # a concurrent upload took the free title
@@ -569,6 +592,7 @@ def _file_replace(document: Document, source, *, number: int, actor, restored_fr
     transaction, with the document's row locked."""
     values = {field: getattr(source, field) for field in FILE_FIELDS}
     values["file"] = getattr(values["file"], "name", values["file"])
+    previous_file = document.file.name
     Document.objects.filter(pk=document.pk).update(**values, text_status=TextStatus.PENDING, text_error="",
                                                    updated_at=timezone.now(), version=F("version") + 1)
     document.refresh_from_db()
@@ -576,13 +600,14 @@ def _file_replace(document: Document, source, *, number: int, actor, restored_fr
     DocumentText.objects.filter(document_id=document.pk).delete()
     document_index(document)  # title, description and tags stay searchable while the new text is read
     cache.bump_document(document)
-    _file_replaced(document)
+    _file_replaced(document, previous_file)
 
 
-def _file_replaced(document: Document) -> None:
-    """Queue the work a new current file needs, once the change commits: its text (and, with previews, its
-    preview: the place where that job is queued too)."""
+def _file_replaced(document: Document, previous_file: str) -> None:
+    """Queue the work a new current file needs, once the change commits: its text and its previews (the images of
+    the previous file's go)."""
     tasks.extract_document_text(document_id=document.pk, group=tasks.extraction_group(document.owner_id))
+    previews.document_previews_queue(document, previous_file=previous_file)
 
 
 class _StoredUpload:

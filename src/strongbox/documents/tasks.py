@@ -26,19 +26,50 @@ def _extractions_per_owner() -> int:
     return settings.EXTRACTIONS_PER_OWNER
 
 
-@job(max_attempts=3, retry_delay=10, give_up=_extraction_abandoned, per_group=_extractions_per_owner)
+# An owner's text extractions and preview renderings share their EXTRACTIONS_PER_OWNER slots: both run untrusted
+# files in the limited child, and one user's uploads must leave the other worker threads to everyone else.
+OWNER_FILE_WORK = "owner-file-work"
+
+
+@job(max_attempts=3, retry_delay=10, give_up=_extraction_abandoned, per_group=_extractions_per_owner,
+     shares_slots_with=OWNER_FILE_WORK)
 def extract_document_text(document_id: int) -> None:
     from strongbox.documents.services import document_extract_text
 
     document_extract_text(document_id=document_id)
 
 
+def _previews_abandoned(*, document_id: int, error: str) -> None:
+    from strongbox.documents.previews import document_previews_abandon
+
+    document_previews_abandon(document_id=document_id, error=error)
+
+
+@job(max_attempts=3, retry_delay=10, give_up=_previews_abandoned, per_group=_extractions_per_owner,
+     shares_slots_with=OWNER_FILE_WORK)
+def render_document_previews(document_id: int) -> None:
+    from strongbox.documents.previews import document_previews_render
+
+    document_previews_render(document_id=document_id)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+@once_per_interval(10 * 60)
+def queue_missing_previews() -> None:
+    """Documents stored before previews existed get theirs, a batch at a time."""
+    from strongbox.documents.previews import previews_queue_missing
+
+    previews_queue_missing()
+
+
 @db_periodic_task(crontab(minute="*/30"))
 @once_per_interval(30 * 60)
 def remove_orphan_files() -> None:
+    from strongbox.documents.previews import orphan_previews_remove
     from strongbox.documents.services import orphan_files_remove
 
     orphan_files_remove()
+    orphan_previews_remove()
 
 
 @db_periodic_task(crontab(hour="4", minute="17"))

@@ -32,4 +32,6 @@ urlpatterns = [
     path("<str:public_id>/notes/", organize_views.note_add, name="note_add"),
     path("<str:public_id>/notes/<int:note_id>/delete/", organize_views.note_delete, name="note_delete"),
     path("<str:public_id>/text-status/", views.document_text_status, name="text_status"),
+    path("<str:public_id>/preview/thumb/", views.document_preview, name="thumbnail"),
+    path("<str:public_id>/preview/<int:page>/", views.document_preview, name="preview_page"),
 ]

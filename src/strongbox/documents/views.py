@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from strongbox.documents import bulk_views, cache, intake, organize_views, selectors, services
+from strongbox.documents import bulk_views, cache, intake, organize_views, previews, selectors, services
 from strongbox.documents.detail import detail_context
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import DENSITIES, SORTS, EditForm, ListFilterForm, TitleForm, UploadForm
@@ -236,6 +236,17 @@ def _title_form(request, document, form: TitleForm, status: int):
 
 def _title_heading(request, document):
     return render(request, "partials/title_heading.html", {"document": document, "swapped": True})
+
+
+@login_required
+@require_safe
+def document_preview(request, public_id: str, page: int | None = None):
+    """A preview image of the document: its thumbnail (no `page`), or page `page` (PNG/JPEG: 1, the image
+    scaled)."""
+    document = selectors.document_for_user(request.user, public_id, request)
+    if page == previews.THUMBNAIL:
+        raise Http404("No such page.")  # pages count from 1; the thumbnail has its own URL
+    return previews.image_response(request, document, previews.THUMBNAIL if page is None else page)
 
 
 @login_required_fragment

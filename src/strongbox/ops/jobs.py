@@ -49,6 +49,16 @@ class JobKind:
     retry_delay: int
     give_up: Callable[..., None] | None
     per_group: Callable[[], int] | None = None
+    # Kinds naming the same `shares_slots_with` count against one per-group limit (e.g. a document's text
+    # extraction and its previews: one user's uploads take one slot, not one per kind). None: the kind's own.
+    shares_slots_with: str | None = None
+
+    @property
+    def slot_kinds(self) -> list[str]:
+        """The kinds whose running jobs of a group count against this kind's per-group limit."""
+        if self.shares_slots_with is None:
+            return [self.name]
+        return [kind.name for kind in _KINDS.values() if kind.shares_slots_with == self.shares_slots_with]
 
     def __call__(self, *args, group: str = "", **kwargs) -> Job:
         """Record this job (of `group`, if given) in the current transaction and nudge a worker once it commits."""
@@ -62,16 +72,17 @@ class JobKind:
 
 
 def job(*, max_attempts: int, retry_delay: int, give_up: Callable[..., None] | None = None,
-        per_group: Callable[[], int] | None = None):
+        per_group: Callable[[], int] | None = None, shares_slots_with: str | None = None):
     """Make the decorated function a durable job kind; calling the result enqueues it (JSON-serializable
     arguments, and `group=` naming whose work it is). `give_up(error=…, **arguments)` runs once after the last
-    attempt. `per_group()` is how many jobs of this kind and one group may run at once (None: no limit)."""
+    attempt. `per_group()` is how many jobs of this kind and one group may run at once (None: no limit); kinds
+    given the same `shares_slots_with` name share that limit."""
 
     def register(function: Callable[..., None]) -> JobKind:
         if "group" in inspect.signature(function).parameters:
             raise TypeError(f"{function.__qualname__}: a job cannot take an argument named 'group'")
         kind = JobKind(f"{function.__module__}.{function.__qualname__}", function, max_attempts, retry_delay, give_up,
-                       per_group)
+                       per_group, shares_slots_with)
         _KINDS[kind.name] = kind
         return kind
 
@@ -103,7 +114,7 @@ def _claim(job_id: int) -> Job | None:
     lease_end = now + timedelta(seconds=settings.JOB_LEASE_SECONDS)
     with transaction.atomic():
         if limit is not None:
-            group = Job.objects.filter(kind=row["kind"], group=row["group"])
+            group = Job.objects.filter(kind__in=kind.slot_kinds, group=row["group"])
             # Two workers claiming jobs of one group at once must count each other's claim: on PostgreSQL both lock
             # the group's rows (in one order, so they queue rather than deadlock); SQLite's transactions already
             # take the write lock when they begin (transaction_mode IMMEDIATE).
@@ -122,7 +133,7 @@ def _nudge_group(kind: JobKind, claimed: Job) -> None:
     if kind.per_group is None or not claimed.group:
         return
     now = timezone.now()
-    waiting = (Job.objects.filter(kind=claimed.kind, group=claimed.group, due_at__lte=now)
+    waiting = (Job.objects.filter(kind__in=kind.slot_kinds, group=claimed.group, due_at__lte=now)
                .exclude(_running(now)).order_by("due_at", "pk").values_list("pk", flat=True)[:kind.per_group()])
     try:
         for job_id in waiting:

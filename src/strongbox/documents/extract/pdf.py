@@ -27,14 +27,20 @@ _LIMITS = {
 def pdf_text(path: str, *, max_pages: int | None = None) -> str:
     """Return the text of the first `max_pages` distinct pages (all when None), separated by a blank line.
     Scanned pages contribute nothing."""
+    return "\n\n".join(text for _, text in pdf_page_texts(path, max_pages=max_pages))
+
+
+def pdf_page_texts(path: str, *, max_pages: int | None = None) -> list[tuple[int, str]]:
+    """Return (page index, text) of the first `max_pages` distinct pages: a scanned page's text is empty (OCR,
+    ocr.py, reads it from the page rendered at that index)."""
     with apply_configuration(**_LIMITS):
         try:
-            return _text(PdfReader(path), max_pages)
+            return _texts(PdfReader(path), max_pages)
         except LimitReachedError as exc:
             raise ValueError(f"the PDF needs more work than this server allows: {exc}") from exc
 
 
-def _text(reader: PdfReader, max_pages: int | None) -> str:
+def _texts(reader: PdfReader, max_pages: int | None) -> list[tuple[int, str]]:
     if reader.is_encrypted:
         # Many PDFs are "encrypted" only to set permissions, with an empty user password; those open fine.
         try:
@@ -43,9 +49,9 @@ def _text(reader: PdfReader, max_pages: int | None) -> str:
             raise ValueError("the PDF is encrypted with a method this server cannot read") from exc
         if not opened:
             raise ValueError("the PDF is password-protected")
-    texts: list[str] = []
+    texts: list[tuple[int, str]] = []
     seen: set[int] = set()
-    for page in reader.pages:
+    for index, page in enumerate(reader.pages):
         if max_pages is not None and len(texts) >= max_pages:
             break
         reference = page.indirect_reference
@@ -54,5 +60,5 @@ def _text(reader: PdfReader, max_pages: int | None) -> str:
             if reference.idnum in seen:
                 continue
             seen.add(reference.idnum)
-        texts.append(page.extract_text() or "")
-    return "\n\n".join(texts)
+        texts.append((index, page.extract_text() or ""))
+    return texts

@@ -9,6 +9,7 @@ The child gets a minimal environment: no Django settings, no secrets, only what 
 package.
 """
 
+import json
 import math
 import os
 import signal
@@ -17,13 +18,14 @@ import sys
 from pathlib import Path
 
 import strongbox
-from strongbox.documents.extract import SUPPORTED_EXTENSIONS
+from strongbox.documents.extract import SUPPORTED_EXTENSIONS, OcrOptions
 
-__all__ = ["ExtractionFailed", "run_extraction", "time_limit"]
+__all__ = ["ExtractionFailed", "run_document_extraction", "run_extraction", "run_render", "time_limit"]
 
 _CHILD_MODULE = "strongbox.documents.extract"
 _EXIT_DAMAGED = 2  # strongbox.documents.extract.__main__.EXIT_DAMAGED
 _EXIT_OUT_OF_MEMORY = 3  # strongbox.documents.extract.__main__.EXIT_OUT_OF_MEMORY
+_EXIT_TIMED_OUT = 4  # strongbox.documents.extract.__main__.EXIT_TIMED_OUT
 
 
 class ExtractionFailed(Exception):
@@ -52,12 +54,54 @@ def run_extraction(path: str, extension: str, *, timeout: float = 60, memory_byt
     """
     if extension not in SUPPORTED_EXTENSIONS:
         raise ValueError(f"no text extractor for {extension!r}")
+    options = ["--max-chars", str(max_chars), *(("--max-pages", str(max_pages)) if max_pages is not None else ())]
+    return _run_child(path, extension, options, timeout=timeout, memory_bytes=memory_bytes)[:max_chars]
+
+
+def run_document_extraction(path: str, extension: str, *, timeout: float = 60,
+                            memory_bytes: int = 512 * 1024 * 1024, max_chars: int = 2_000_000,
+                            max_pages: int | None = None, ocr: OcrOptions | None = None) -> dict:
+    """Return {"text", "source", "ocr_pages"} (extract_document) for the file, read in a limited child as
+    run_extraction does. Reading the text layer may take `timeout` seconds; with `ocr`, recognising text where
+    there is none may take ocr.seconds more. Raises ExtractionFailed, ValueError like run_extraction."""
+    if extension not in SUPPORTED_EXTENSIONS:
+        raise ValueError(f"no text extractor for {extension!r}")
+    options = ["--json", "--max-chars", str(max_chars), "--layer-seconds", str(timeout),
+               *(("--max-pages", str(max_pages)) if max_pages is not None else ())]
+    total = timeout
+    if ocr is not None:
+        options += ["--ocr-languages", ocr.languages, "--tesseract", ocr.tesseract, "--ocr-seconds",
+                    str(ocr.seconds), "--ocr-max-pages", str(ocr.max_pages), "--max-pixels", str(ocr.max_pixels)]
+        total += ocr.seconds + 2  # the child's start and its JSON
+    output = _run_child(path, extension, options, timeout=total, memory_bytes=memory_bytes)
+    try:
+        result = json.loads(output)
+    except ValueError:
+        raise ExtractionFailed("the extractor's output was cut off") from None
+    result["text"] = result["text"][:max_chars]
+    return result
+
+
+def run_render(path: str, extension: str, out_dir: str, *, timeout: float = 60,
+               memory_bytes: int = 512 * 1024 * 1024, max_pages: int = 50, max_pixels: int = 50_000_000) -> dict:
+    """Write the file's preview images into `out_dir` (render.py) in a limited child; return {"pages",
+    "page_count"}. Page images stop being added after half of `timeout`. Raises ExtractionFailed when the file
+    cannot be rendered."""
+    options = ["--render-to", out_dir, "--max-pages", str(max_pages), "--max-pixels", str(max_pixels),
+               "--render-seconds", str(timeout / 2)]
+    output = _run_child(path, extension, options, timeout=timeout, memory_bytes=memory_bytes)
+    try:
+        return json.loads(output)
+    except ValueError:
+        raise ExtractionFailed("the renderer's output was cut off") from None
+
+
+def _run_child(path: str, extension: str, options: list[str], *, timeout: float, memory_bytes: int) -> str:
     command = [
         sys.executable, "-m", _CHILD_MODULE,
         "--memory-bytes", str(memory_bytes),
         "--cpu-seconds", str(max(1, math.ceil(timeout))),
-        "--max-chars", str(max_chars),
-        *(("--max-pages", str(max_pages)) if max_pages is not None else ()),
+        *options,
         # The calling thread waits in subprocess.run until the child ends, so the kernel's parent-death signal
         # (which follows the thread that started the child) fires only when the whole worker process dies.
         "--parent", str(os.getpid()),
@@ -74,7 +118,7 @@ def run_extraction(path: str, extension: str, *, timeout: float = 60, memory_byt
         raise ExtractionFailed("timed out") from None
     if completed.returncode != 0:
         raise ExtractionFailed(_failure_reason(completed.returncode, completed.stderr))
-    return completed.stdout.decode("utf-8", errors="replace")[:max_chars]
+    return completed.stdout.decode("utf-8", errors="replace")
 
 
 def _child_environment() -> dict[str, str]:
@@ -96,6 +140,8 @@ def _failure_reason(returncode: int, stderr: bytes) -> str:
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     if returncode == _EXIT_DAMAGED:
         return f"the file is damaged: {lines[-1] if lines else 'unknown error'}"
+    if returncode == _EXIT_TIMED_OUT:
+        return "timed out"
     if returncode == _EXIT_OUT_OF_MEMORY or "MemoryError" in message:
         return "ran out of memory"
     if returncode == -signal.SIGXCPU:

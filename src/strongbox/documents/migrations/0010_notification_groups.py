@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("documents", "0008_trash_versions"),
+        ("documents", "0009_previews_ocr"),
     ]
 
     operations = [
