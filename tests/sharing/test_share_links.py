@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from strongbox.accounts.models import AuditEvent
+from strongbox.documents.models import Document, PreviewStatus
 from strongbox.sharing import services
 from strongbox.sharing.models import ShareLink
 
@@ -199,8 +200,37 @@ def test_anonymous_users_cannot_make_links(document, anonymous_client):
     assert not ShareLink.objects.exists()
 
 
-def test_a_document_without_text_shows_the_preview_placeholder(uploaded, alice_client):
+@pytest.mark.parametrize(("status", "says"), [(PreviewStatus.FAILED, "No preview of this file."),
+                                             (PreviewStatus.PENDING, "The preview is being made")])
+def test_a_document_without_text_or_preview_says_so(uploaded, alice_client, status, says):
     document = uploaded("pdf", title="Scan")
-    response = Client().get(new_link(alice_client, document))
-    assert "data-share-preview" in response.content.decode()
-    assert "No preview of this file yet" in response.content.decode()
+    Document.objects.filter(pk=document.pk).update(preview_status=status)
+    path = new_link(alice_client, document)
+    page = Client().get(path).content.decode()
+    assert "data-share-preview" in page and says in page and "preview/" not in page
+    assert Client().get(path + "preview/").status_code == 404
+
+
+def test_the_page_shows_a_pdfs_first_page_through_the_link(uploaded, alice_client):
+    document = uploaded("pdf", title="Scanned lease")
+    assert Document.objects.get(pk=document.pk).preview_status == PreviewStatus.READY
+    path = new_link(alice_client, document)
+    visitor = Client()
+    page = visitor.get(path).content.decode()
+    assert f'src="{path}preview/?v=' in page
+    image = visitor.get(path + "preview/")
+    assert image.status_code == 200 and image["Content-Type"] == "image/webp"
+    assert b"".join(image.streaming_content)[8:12] == b"WEBP"
+    assert image["X-Robots-Tag"] == "noindex, nofollow" and image["Referrer-Policy"] == "no-referrer"
+    assert visitor.get(path + "preview/", HTTP_IF_NONE_MATCH=image["ETag"]).status_code == 304
+    ShareLink.objects.update(revoked_at=timezone.now())
+    assert visitor.get(path + "preview/").status_code == 404
+
+
+def test_a_password_link_shows_its_preview_only_once_unlocked(uploaded, alice_client):
+    document = uploaded("pdf", title="Scanned deed")
+    path = new_link(alice_client, document, password="correct horse battery")
+    visitor = Client()
+    assert visitor.get(path + "preview/").status_code == 404
+    assert visitor.post(path, {"password": "correct horse battery"}).status_code == 302
+    assert visitor.get(path + "preview/").status_code == 200

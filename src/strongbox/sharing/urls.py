@@ -12,4 +12,5 @@ urlpatterns = [
     # The public page of a share link: no account needed, nothing of the owner's account shown.
     path("s/<str:token>/", views.link_page, name="link"),
     path("s/<str:token>/download/", views.link_download, name="link_download"),
+    path("s/<str:token>/preview/", views.link_preview, name="link_preview"),
 ]

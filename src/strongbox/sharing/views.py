@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from strongbox.documents import previews
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.htmx import is_htmx, vary_on_htmx
 from strongbox.sharing import selectors, services
@@ -185,6 +186,18 @@ def _password(request, link, token: str):
         else:
             form.add_error("password", "That is not the link's password.")
     return render(request, "sharing/link_password.html", {"form": form, "link": link}, status=status)
+
+
+@public
+@require_safe
+def link_preview(request, token: str):
+    """The image the link's page shows: the document's first page (a PDF's, or the scaled picture), else its
+    thumbnail card; the same 404 as the page for a link that does not open."""
+    link = services.link_for_token(token)
+    if link is None or not _unlocked(request, link):
+        return _missing(request)
+    document = link.document
+    return previews.image_response(request, document, 1 if document.preview_pages else previews.THUMBNAIL)
 
 
 @public
