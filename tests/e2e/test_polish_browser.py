@@ -77,7 +77,7 @@ def test_the_navigation_folds_behind_a_menu_button_on_a_phone(open_page, live_se
     box = page.locator("#site-nav").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     upload.click()
-    expect(page.locator("h1")).to_have_text("Upload a document")
+    expect(page.locator("h1")).to_have_text("Upload documents")
 
     desktop = open_page(DESKTOP)
     expect(desktop.locator("label.nav-toggle-label")).to_be_hidden()

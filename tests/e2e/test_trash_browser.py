@@ -66,6 +66,8 @@ def test_versions_then_trash_and_restore(device, browser, live_server, user, wat
         if device == "desktop":
             for title in ("Old insurance letter", "Scanned receipt 2019"):
                 services.document_trash(document=create(user, title, "letter.txt", b"words\n"), actor=user)
+        if page.locator("label.nav-toggle-label").is_visible():  # on a phone the navigation folds behind Menu
+            page.click("label.nav-toggle-label")
         page.click("header a[href='/documents/trash/']")
         page.wait_for_url(f"{live_server.url}/documents/trash/")
         item = page.locator(".trash-item", has_text="Budget 2027")
