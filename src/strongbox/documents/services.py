@@ -5,6 +5,7 @@ import logging
 import secrets
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -169,9 +170,8 @@ def document_create(*, owner, title: "str | Callable[[], str]", description: str
     nor a row behind. Text extraction is queued once the row is committed. `title` may be a function choosing
     a free title (see _insert_titled)."""
     sha256 = _sha256(upload)
-    name = default_storage.save(_blob_name(), upload)
     try:
-        with transaction.atomic():
+        with _stored(upload) as name, transaction.atomic():
             # Serialize an owner's uploads so two concurrent ones cannot both slip under the quota.
             get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
             _check_quota(owner, upload.size)
@@ -189,20 +189,26 @@ def document_create(*, owner, title: "str | Callable[[], str]", description: str
             tasks.extract_document_text(document_id=document.pk, group=tasks.extraction_group(owner.pk))
             tasks.render_document_previews(document_id=document.pk, group=tasks.extraction_group(owner.pk))
     except IntegrityError as error:
-        default_storage.delete(name)
         if _violates(error, TITLE_CONSTRAINT):
             raise TitleTaken() from None
         raise
-    except QuotaExceeded:
+    return document
+
+
+@contextmanager
+def _stored(upload: UploadedFile):
+    """Store the upload under a new name for the block, which records it (a document or a version): if the block
+    fails, delete the file again, so no failure leaves one behind. Count the upload as stored or refused."""
+    name = default_storage.save(_blob_name(), upload)
+    try:
+        yield name
+    except BaseException as error:
         default_storage.delete(name)
-        metrics.UPLOADS.labels("refused").inc()
-        raise
-    except BaseException:
-        default_storage.delete(name)
+        if isinstance(error, QuotaExceeded):
+            metrics.UPLOADS.labels("refused").inc()
         raise
     metrics.UPLOADS.labels("stored").inc()
     metrics.UPLOAD_BYTES.inc(upload.size)
-    return document
 
 
 def _conflict(document: Document) -> VersionConflict:
@@ -624,25 +630,14 @@ def document_version_create(*, document: Document, upload: UploadedFile, kind: F
     downloadable and restorable. Its bytes count against the quota. On any failure leave neither a file nor a
     row behind. DocumentGone if the document was deleted or trashed meanwhile; QuotaExceeded."""
     sha256 = _sha256(upload)
-    name = default_storage.save(_blob_name(), upload)
-    try:
-        with transaction.atomic():
-            get_user_model().objects.select_for_update().filter(pk=document.owner_id).first()
-            if Document.objects.select_for_update().filter(pk=document.pk).first() is None:
-                raise DocumentGone()
-            document.refresh_from_db()
-            _check_quota(document.owner, upload.size, documents=0)
-            number = _next_version_number(document)
-            _file_replace(document, _StoredUpload(name, upload, kind, sha256), number=number, actor=actor)
-    except QuotaExceeded:
-        default_storage.delete(name)
-        metrics.UPLOADS.labels("refused").inc()
-        raise
-    except BaseException:
-        default_storage.delete(name)
-        raise
-    metrics.UPLOADS.labels("stored").inc()
-    metrics.UPLOAD_BYTES.inc(upload.size)
+    with _stored(upload) as name, transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=document.owner_id).first()
+        if Document.objects.select_for_update().filter(pk=document.pk).first() is None:
+            raise DocumentGone()
+        document.refresh_from_db()
+        _check_quota(document.owner, upload.size, documents=0)
+        number = _next_version_number(document)
+        _file_replace(document, _StoredUpload(name, upload, kind, sha256), number=number, actor=actor)
     return DocumentVersion.objects.get(document=document, number=number)
 
 
