@@ -4,7 +4,7 @@ from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 from ninja.openapi.views import openapi_json
 
-from strongbox.api import account, documents, errors, organize, trash
+from strongbox.api import account, bulk, documents, errors, organize, sharing, trash
 from strongbox.api.auth import ApiKeyAuth, SessionAuth
 from strongbox.api.errors import PROBLEM
 from strongbox.api.ratelimit import PerCallerThrottle
@@ -33,6 +33,8 @@ api = StrongboxAPI(
     urls_namespace="api",
 )
 errors.install(api)
+# Before documents.router: /documents/bulk is not a document id.
+api.add_router("", bulk.router)
 api.add_router("", documents.router)
 api.add_router("", documents.notifications)
 api.add_router("", trash.router)
@@ -42,6 +44,7 @@ api.add_router("", account.keys)
 api.add_router("", organize.views_router)
 api.add_router("", organize.notes_router)
 api.add_router("", organize.categories_router)
+api.add_router("", sharing.links)
 
 
 def schema_view(request):

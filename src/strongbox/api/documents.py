@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from ninja import Query, Router, Status
+from ninja import Path, Query, Router, Status
 
 from strongbox.api.errors import ApiError
 from strongbox.api.schemas import (
@@ -25,10 +25,10 @@ from strongbox.api.schemas import (
     Suggestion,
     UnreadCount,
 )
-from strongbox.documents import cache, categories, intake, selectors, services
+from strongbox.documents import cache, categories, intake, previews, selectors, services
 from strongbox.documents.downloads import document_file_response
 from strongbox.documents.forms import SORTS, DocumentFieldsForm, UploadForm
-from strongbox.documents.models import Category, Document
+from strongbox.documents.models import Category, Document, PreviewStatus
 from strongbox.sharing import selectors as sharing
 
 router = Router(tags=["documents"])
@@ -74,12 +74,31 @@ def _content_url() -> Callable[[str], str]:
     return lambda public_id: f"{before}{public_id}{after}"
 
 
+def _preview_url() -> Callable[[str, int, str], str]:
+    """Return a function giving the URL of a document's preview image (page 0: the thumbnail), reversed once. The
+    rendering's key in ?v= changes with each rendering, so a client may cache an image by its URL."""
+    before, _, after = reverse("api:document_preview", args=["-", 0]).rpartition("-/preview/0")
+    return lambda public_id, page, key: f"{before}{public_id}/preview/{page}{after}?v={key}"
+
+
+def _previews(document: Document | selectors.DocumentRow, preview_url: Callable | None) -> dict:
+    """The preview fields of a Document or DocumentRow (both carry them): image URLs only once a preview is ready."""
+    fields = {"text_source": document.text_source, "preview_status": document.preview_status,
+              "page_count": document.page_count, "thumbnail_url": None, "preview_page_urls": []}
+    if document.preview_status == PreviewStatus.READY and document.preview_key:
+        url, key = preview_url or _preview_url(), document.preview_key
+        fields["thumbnail_url"] = url(document.public_id, previews.THUMBNAIL, key)
+        fields["preview_page_urls"] = [url(document.public_id, page, key)
+                                       for page in range(1, document.preview_pages + 1)]
+    return fields
+
+
 def document_out(document: Document | selectors.DocumentRow, content_url: Callable[[str], str] | None = None,
-                 *, viewer_id: int | None = None) -> dict:
+                 *, viewer_id: int | None = None, preview_url: Callable | None = None) -> dict:
     """The document as the API shows it; `viewer_id` (for a Document: a row knows) says whose `shared` it is."""
     row = isinstance(document, selectors.DocumentRow)
     tags = list(document.tag_list) if row else [tag.name for tag in document.tags.all()]
-    return {
+    return {**_previews(document, preview_url),
         "id": document.public_id, "title": document.title, "description": document.description,
         "category": document.category, "tags": tags, "filename": document.original_filename,
         "content_type": document.content_type, "size": document.size, "sha256": document.sha256,
@@ -175,9 +194,9 @@ def list_documents(request: HttpRequest, page: int = Query(1, ge=1, le=100_000),
         result = selectors.document_page(request.user, query, page, page_size=page_size)
         paginator = result.page.paginator
         documents = result.documents if page <= paginator.num_pages else []
-        content_url = _content_url()
+        content_url, preview_url = _content_url(), _preview_url()
         return _dumps({"count": paginator.count, "page": page, "pages": paginator.num_pages, "page_size": page_size,
-                       "results": [document_out(d, content_url) for d in documents]})
+                       "results": [document_out(d, content_url, preview_url=preview_url) for d in documents]})
 
     response = HttpResponse(entry.get(body), content_type=JSON)
     response["ETag"] = entry.etag
@@ -294,6 +313,23 @@ FILE_BODY = {"description": "The file's bytes, with its stored Content-Type.",
 def document_content(request: HttpRequest, document_id: str):
     """The file itself, exactly as uploaded. Honours Range, If-Range and If-None-Match."""
     return document_file_response(request, selectors.document_for_user(request.user, document_id, request))
+
+
+IMAGE_BODY = {"description": "The image (WebP).", "content": {"image/webp": {"schema": {"type": "string",
+                                                                                        "format": "binary"}}}}
+
+
+@router.get("/documents/{document_id}/preview/{page}", response={200: None, 304: None, **ERRORS},
+            openapi_extra={"responses": {200: IMAGE_BODY}}, url_name="document_preview")
+def document_preview(request: HttpRequest, document_id: str,
+                     page: int = Path(..., ge=0, le=100_000, description="0: the thumbnail; 1 to the number of "
+                                                                         "page images: a page."),
+                     v: str = Query("", max_length=100, description="The rendering's key, as in the document's "
+                                                                    "image URLs (ignored: it only makes the URL "
+                                                                    "change with each rendering).")):
+    """A preview image of the document, as `thumbnail_url` and `preview_page_urls` name them; 404 while there is
+    no preview or for a page it does not have. Honours If-None-Match."""
+    return previews.image_response(request, selectors.document_for_user(request.user, document_id, request), page)
 
 
 @router.get("/search/suggest", response={200: list[Suggestion], **ERRORS}, url_name="search_suggest")

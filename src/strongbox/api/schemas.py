@@ -39,6 +39,12 @@ class DocumentOut(Schema):
     content_url: str
     owner: str = Field(description="The username of the document's owner.")
     shared: bool = Field(description="Whether the document is someone else's, shared with you.")
+    text_source: Literal["layer", "ocr", "none"] = Field(
+        description="Where the searchable text came from: the file's text layer, OCR, or none.")
+    preview_status: Literal["none", "pending", "ready", "failed"]
+    page_count: int | None = Field(description="The file's number of pages, when known.")
+    thumbnail_url: str | None = Field(description="The thumbnail (WebP); null until a preview is ready.")
+    preview_page_urls: list[str] = Field(description="The page images (WebP), empty until a preview is ready.")
 
 
 class DocumentPage(Schema):
@@ -153,3 +159,37 @@ class VersionOut(Schema):
     uploaded_by: str | None
     restored_from: int | None
     content_url: str
+
+
+class ShareLinkOut(Schema):
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    has_password: bool
+    download_count: int
+
+
+class ShareLinkCreated(ShareLinkOut):
+    url: str = Field(description="The link itself: shown only in this answer (only a hash of it is stored).")
+
+
+class ShareLinkIn(Strict):
+    expires_days: StrictInt = Field(description="How many days the link is valid: one of the choices the share "
+                                                "dialog offers (1, 7, 30, up to STRONGBOX_SHARE_LINK_MAX_DAYS).")
+    password: str | None = Field(None, max_length=128, description="Optional: whoever opens the link must type it.")
+
+
+# Public ids are URL-safe base64; the pattern also keeps null characters (refused by PostgreSQL) out.
+PublicId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class BulkIn(Strict):
+    action: Literal["tag", "untag", "category", "trash"]
+    ids: list[PublicId] = Field(description="Public ids of your documents (others' and missing ones are ignored); "
+                                            "at most 1,000.")
+    tag: str | None = Field(None, max_length=200, description="For tag and untag.")
+    category: str | None = Field(None, max_length=50, description="For category: " + CATEGORY_HELP)
+
+
+class BulkOut(Schema):
+    changed: int = Field(description="How many documents the action changed.")
