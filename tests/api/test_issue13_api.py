@@ -255,3 +255,43 @@ def test_it_refuses_anonymous_bulk_actions(three):
     response = post_bulk(Client(), action="trash", ids=[three[0].public_id])
     assert response.status_code == 401
     assert Document.objects.count() == 3
+
+
+# ---------- shares with users ----------
+
+def test_it_shares_lists_and_revokes(uploaded, alice_api, bob_api, carol_api):
+    document = uploaded("txt", title="Plans")
+    created = alice_api.post(f"{BASE}/{document.public_id}/shares", {"recipient": "carol", "permission": "edit"},
+                             content_type=JSON)
+    assert created.status_code == 201, created.content
+    assert created.json()["user"] == "carol" and created.json()["permission"] == "edit"
+    assert carol_api.get(f"{BASE}/{document.public_id}").json()["shared"] is True
+    listed = alice_api.get(f"{BASE}/{document.public_id}/shares").json()
+    assert [share["user"] for share in listed] == ["carol"]
+    again = alice_api.post(f"{BASE}/{document.public_id}/shares", {"recipient": "carol"}, content_type=JSON)
+    assert again.status_code == 409 and again.json()["code"] == "already_shared"
+    assert alice_api.delete(f"{BASE}/{document.public_id}/shares/{listed[0]['id']}").status_code == 204
+    assert carol_api.get(f"{BASE}/{document.public_id}").status_code == 404
+    assert alice_api.delete(f"{BASE}/{document.public_id}/shares/{listed[0]['id']}").status_code == 404
+
+
+@pytest.mark.parametrize("payload", [{"recipient": "nobody"}, {"recipient": "alice"}, {"recipient": ""},
+                                     {"recipient": "a\x00b"}, {"recipient": "bob", "permission": "own"}, {}])
+def test_it_refuses_an_invalid_share(uploaded, alice_api, bob, payload):
+    document = uploaded("txt", title="Plans")
+    response = alice_api.post(f"{BASE}/{document.public_id}/shares", payload, content_type=JSON)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_request" and response.json()["errors"]
+
+
+def test_it_refuses_shares_to_a_reader_and_outsiders_and_anonymous(shared, bob_api, carol_api):
+    share_id = shared.shares.get().pk
+    for response in (bob_api.get(f"{BASE}/{shared.public_id}/shares"),
+                     bob_api.post(f"{BASE}/{shared.public_id}/shares", {"recipient": "carol"}, content_type=JSON),
+                     bob_api.delete(f"{BASE}/{shared.public_id}/shares/{share_id}")):
+        assert response.status_code == 403 and response.json()["code"] == "not_permitted"
+    assert_same_404(carol_api.get(f"{BASE}/{shared.public_id}/shares"), carol_api.get(f"{BASE}/{MISSING}/shares"))
+    assert_same_404(carol_api.delete(f"{BASE}/{shared.public_id}/shares/{share_id}"),
+                    carol_api.delete(f"{BASE}/{MISSING}/shares/{share_id}"))
+    assert Client().get(f"{BASE}/{shared.public_id}/shares").status_code == 401
+    assert shared.shares.count() == 1

@@ -193,3 +193,15 @@ class BulkIn(Strict):
 
 class BulkOut(Schema):
     changed: int = Field(description="How many documents the action changed.")
+
+
+class ShareOut(Schema):
+    id: int
+    user: str = Field(description="The username of the user it is shared with.")
+    permission: Literal["read", "edit"]
+    created_at: datetime
+
+
+class ShareIn(Strict):
+    recipient: str = Field(min_length=1, max_length=254, description="Their username or e-mail address.")
+    permission: Literal["read", "edit"] = "read"

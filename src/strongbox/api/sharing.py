@@ -1,4 +1,5 @@
-"""Share links of a document in the API: thin callers of the sharing services, owner only (docs/sharing.md)."""
+"""Shares and share links of a document in the API: thin callers of the sharing services, owner only
+(docs/sharing.md)."""
 
 from django.http import HttpRequest
 from django.urls import reverse
@@ -6,7 +7,7 @@ from ninja import Path, Router, Status
 
 from strongbox.api.documents import ERRORS, require_permission
 from strongbox.api.errors import ApiError
-from strongbox.api.schemas import ShareLinkCreated, ShareLinkIn, ShareLinkOut
+from strongbox.api.schemas import Problem, ShareIn, ShareLinkCreated, ShareLinkIn, ShareLinkOut, ShareOut
 from strongbox.documents import selectors as documents
 from strongbox.sharing import selectors, services
 from strongbox.sharing.forms import LinkForm, expiry_choices
@@ -14,6 +15,7 @@ from strongbox.sharing.forms import LinkForm, expiry_choices
 links = Router(tags=["sharing"])
 # The database's integers are 64-bit: a larger id is a missing link, not an overflow.
 LINK_ID = Path(..., ge=1, le=2**63 - 1)
+SHARE_ID = Path(..., ge=1, le=2**63 - 1)
 
 
 def _owned(request: HttpRequest, document_id: str):
@@ -64,4 +66,45 @@ def revoke_link(request: HttpRequest, document_id: str, link_id: int = LINK_ID):
     """Revoke a link: from now on it opens nothing (the same 404 as an unknown link). Revoking it again is fine."""
     link = selectors.link_of(_owned(request, document_id), link_id)
     services.link_revoke(link=link, actor=request.user)
+    return Status(204, None)
+
+
+def share_out(share) -> dict:
+    return {"id": share.pk, "user": share.user.get_username(), "permission": "edit" if share.can_edit else "read",
+            "created_at": share.created_at}
+
+
+@links.get("/documents/{document_id}/shares", response={200: list[ShareOut], **ERRORS}, url_name="shares")
+def list_shares(request: HttpRequest, document_id: str):
+    """The users your document is shared with, oldest first."""
+    return [share_out(share) for share in selectors.shares_of(_owned(request, document_id))]
+
+
+@links.post("/documents/{document_id}/shares", response={201: ShareOut, 409: Problem, **ERRORS},
+            url_name="share_create")
+def create_share(request: HttpRequest, document_id: str, body: ShareIn):
+    """Share your document with another user (by username or e-mail address), to read it or also edit its fields.
+    Names that match nobody are counted (429 after too many an hour)."""
+    document = _owned(request, document_id)
+    if "\x00" in body.recipient:
+        raise ApiError(400, "invalid_request", "Null characters are not allowed.",
+                       errors=[{"field": "recipient", "message": "contains a null character"}])
+    try:
+        share = services.share_create(document=document, actor=request.user, recipient=body.recipient,
+                                      can_edit=body.permission == "edit")
+    except services.ShareRefused as refusal:
+        message = refusal.messages[0]
+        if refusal.code == "too_many_lookups":
+            raise ApiError(429, "rate_limited", message) from None
+        if refusal.code == "duplicate":
+            raise ApiError(409, "already_shared", message) from None
+        raise ApiError(400, "invalid_request", message, errors=[{"field": "recipient", "message": message}]) from None
+    return Status(201, share_out(share))
+
+
+@links.delete("/documents/{document_id}/shares/{share_id}", response={204: None, **ERRORS}, url_name="share_revoke")
+def revoke_share(request: HttpRequest, document_id: str, share_id: int = SHARE_ID):
+    """Stop sharing the document with that user: from then on they get the 404 of a missing document."""
+    share = selectors.share_of(_owned(request, document_id), share_id)
+    services.share_revoke(share=share, actor=request.user)
     return Status(204, None)
