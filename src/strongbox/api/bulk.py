@@ -21,9 +21,9 @@ def _refuse_nulls(body: BulkIn) -> None:
 
 @router.post("/documents/bulk", response={200: BulkOut, **ERRORS}, url_name="documents_bulk")
 def bulk_action(request: HttpRequest, body: BulkIn):
-    """Tag, untag, change the category of, or move to the trash up to 1,000 of your documents at once, in one
-    transaction. Only your own documents change: ids of documents shared with you, others' or missing ones are
-    ignored. `changed` counts the documents the action changed (not those that already had the tag …)."""
+    """Tag, untag, change the category of, or move to the trash up to 1,000 of your documents at once. Only your
+    own documents change: ids of documents shared with you, others' or missing ones are ignored. `changed`
+    counts the documents the action changed (not those that already had the tag …)."""
     _refuse_nulls(body)
     public_ids = list(dict.fromkeys(body.ids))
     user = request.user
@@ -31,14 +31,8 @@ def bulk_action(request: HttpRequest, body: BulkIn):
         if len(public_ids) > bulk.MAX_DOCUMENTS:
             raise bulk.TooManyDocuments(len(public_ids))
         ids = list(selectors.documents_for_user(user).filter(public_id__in=public_ids).values_list("id", flat=True))
-        if body.action == "tag":
-            changed = bulk.documents_bulk_tag(owner=user, document_ids=ids, tag=body.tag or "")
-        elif body.action == "untag":
-            changed = bulk.documents_bulk_untag(owner=user, document_ids=ids, tag=body.tag or "")
-        elif body.action == "category":
-            changed = bulk.documents_bulk_set_category(owner=user, document_ids=ids, category=body.category or "")
-        else:
-            changed = bulk.documents_bulk_trash(owner=user, document_ids=ids, actor=user)
+        changed = bulk.documents_bulk_apply(owner=user, action=body.action, document_ids=ids, tag=body.tag or "",
+                                            category=body.category or "", actor=user)
     except bulk.TooManyDocuments as error:
         raise ApiError(400, "too_many_documents", str(error)) from None
     except bulk.InvalidBulkInput as error:

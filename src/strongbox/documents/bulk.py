@@ -137,3 +137,18 @@ def documents_bulk_trash(*, owner, document_ids: Iterable[int], actor) -> int:
             continue
         moved += 1
     return moved
+
+
+def documents_bulk_apply(*, owner, action: str, document_ids: Iterable[int], tag: str = "", category: str = "",
+                         actor) -> int:
+    """Run one bulk action ("tag", "untag", "category" or "trash") on the owner's documents among `document_ids`;
+    return how many it changed. The one dispatch of the list page's bar and of the API."""
+    if action == "tag":
+        return documents_bulk_tag(owner=owner, document_ids=document_ids, tag=tag)
+    if action == "untag":
+        return documents_bulk_untag(owner=owner, document_ids=document_ids, tag=tag)
+    if action == "category":
+        return documents_bulk_set_category(owner=owner, document_ids=document_ids, category=category)
+    if action == "trash":
+        return documents_bulk_trash(owner=owner, document_ids=document_ids, actor=actor)
+    raise InvalidBulkInput(f"Not an action: {action}.")

@@ -185,16 +185,14 @@ def _plural(count: int) -> str:
 def _apply(request, action: str, ids: list[int], data: dict) -> str:
     """Run the action on the selected documents; return what to tell the user."""
     user = request.user
+    count = bulk.documents_bulk_apply(owner=user, action=action, document_ids=ids, tag=data["tag"],
+                                      category=data["category"], actor=user)
     if action == "tag":
-        count = bulk.documents_bulk_tag(owner=user, document_ids=ids, tag=data["tag"])
         return f"Added the tag “{' '.join(data['tag'].split())}” to {_plural(count)}."
     if action == "untag":
-        count = bulk.documents_bulk_untag(owner=user, document_ids=ids, tag=data["tag"])
         return f"Removed the tag “{' '.join(data['tag'].split())}” from {_plural(count)}."
     if action == "category":
-        count = bulk.documents_bulk_set_category(owner=user, document_ids=ids, category=data["category"])
         return f"Moved {_plural(count)} to {category_names(user)[data['category']]}."
-    count = bulk.documents_bulk_trash(owner=user, document_ids=ids, actor=user)
     return f"Moved {_plural(count)} to the trash."
 
 
