@@ -96,3 +96,14 @@ def browser_sign_in(page, base_url: str, username: str, password: str = PASSWORD
     page.fill("input[name=password]", password)
     page.click("button:has-text('Sign in')")
     page.wait_for_url(f"{base_url}/documents/")
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    """Assert an API answer is an application/problem+json of this status and stable code, with a detail and no
+    traceback; return its body."""
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status and body["code"] == code and body["detail"]
+    assert "Traceback" not in response.content.decode()
+    return body

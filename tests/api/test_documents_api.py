@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents.races import after_read
-from helpers import stored_files
+from helpers import assert_problem, stored_files
 from samples import SAMPLES, png_bytes
 from strongbox.accounts.models import AuditEvent
 from strongbox.documents import services
@@ -17,15 +17,6 @@ BASE = "/api/v1/documents"
 def create(client, *, filename="notes.txt", content=b"plain words here\n", **fields):
     data = {"title": "Notes", "category": "other", "file": SimpleUploadedFile(filename, content), **fields}
     return client.post(BASE, data)
-
-
-def assert_problem(response, status: int, code: str):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["code"] == code and body["detail"]
-    assert "Traceback" not in response.content.decode()
-    return body
 
 
 @pytest.fixture

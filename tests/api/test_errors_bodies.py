@@ -5,6 +5,8 @@ import json
 import pytest
 from django.test import Client
 
+from helpers import assert_problem
+
 pytestmark = pytest.mark.django_db
 BOUNDARY = "b0undary"
 FORM = f"multipart/form-data; boundary={BOUNDARY}"
@@ -30,14 +32,6 @@ CASES = {
     "bad base64": (body(part("file", b"QUJDR", filename="a.txt", extra="Content-Transfer-Encoding: base64\r\n")),
                    FORM, 400, "malformed_body"),
 }
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content[:300]
-    assert response["Content-Type"] == "application/problem+json"
-    problem = response.json()
-    assert problem["code"] == code and problem["status"] == status and problem["detail"]
-    return problem
 
 
 @pytest.mark.parametrize("case", CASES)

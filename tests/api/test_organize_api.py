@@ -5,19 +5,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from commits import committed
+from helpers import assert_problem
 from strongbox.documents import categories
 from strongbox.documents.models import Document, Note, SavedView, UserCategory
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["code"] == code and body["detail"]
-    return body
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from helpers import stored_files
+from helpers import assert_problem, stored_files
 from strongbox.accounts.models import AuditEvent
 from strongbox.documents.models import Document
 
@@ -13,14 +13,6 @@ pytestmark = pytest.mark.django_db
 BASE = "/api/v1/documents"
 TRASH = "/api/v1/trash"
 MISSING = "AAAAAAAAAAAAAAAAAAAAAA"
-
-
-def assert_problem(response, status: int, code: str):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["code"] == code and body["detail"]
-    return body
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from helpers import stored_files
+from helpers import assert_problem, stored_files
 from strongbox.documents.models import Document, DocumentVersion
 
 pytestmark = pytest.mark.django_db
@@ -11,14 +11,6 @@ BASE = "/api/v1/documents"
 MISSING = "AAAAAAAAAAAAAAAAAAAAAA"
 FIRST = b"apricot orchard first draft\n"
 SECOND = b"blueberry meadow second draft\n"
-
-
-def assert_problem(response, status: int, code: str):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["code"] == code and body["detail"]
-    return body
 
 
 @pytest.fixture
